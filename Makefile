@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make demo` (set up + main job) and `make test` (set up + all tests).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export PATH := $(abspath $(BIN)):$(PATH)
+export PYTHONUNBUFFERED := 1
+
+.PHONY: setup demo test docs lab sync-check clean
+
+setup: $(STAMP)
+
+# Virtual environment with the library (editable), its dependencies and the dev tools; redone when
+# the packaging files change. The python3 kernel is registered inside the venv for papermill/nbdev.
+$(STAMP): settings.ini setup.py pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (reid_nb)"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/reid-nb demo
+
+# The library must be exactly what the notebooks export.
+sync-check: $(STAMP)
+	$(BIN)/nbdev_export
+	@git diff --quiet -- reid_nb && test -z "$$(git status --porcelain -- reid_nb)" || \
+	  { git status --short -- reid_nb; echo "reid_nb/ differs from the notebooks: run nbdev_export and commit"; exit 1; }
+
+test: sync-check
+	$(BIN)/nbdev_test --path nbs --n_workers 2
+	$(BIN)/reid-nb docs
+	$(BIN)/pytest tests
+
+docs: $(STAMP)
+	$(BIN)/reid-nb docs
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab nbs
+
+clean:
+	rm -rf _docs _proc .docs_build
