@@ -1,5 +1,6 @@
 """The installed `reid-nb` command: validated configs, one-line errors, placeholders that say so."""
 import json
+import os
 
 from conftest import run
 
@@ -36,8 +37,10 @@ def test_unknown_method_and_missing_file(reid_nb_cmd):
     assert res.returncode == 2 and "/no/such/file.json" in res.stderr
 
 
-def test_demo_runs_and_says_where(reid_nb_cmd, root):
-    res = run([reid_nb_cmd, "demo"], cwd=root)
+def test_demo_runs_and_says_where(reid_nb_cmd, root, tmp_path):
+    res = run([reid_nb_cmd, "demo"], cwd=root, env={**os.environ, "REID_NB_HOME": str(tmp_path)})
     assert res.returncode == 0, res.stderr
     assert "device cpu" in res.stdout or "device cuda" in res.stdout
-    assert str(root / "figures") in res.stdout
+    assert f"SynthPeds is in {tmp_path / 'data' / 'synthpeds'}" in res.stdout
+    assert str(tmp_path / "figures") in res.stdout
+    assert (tmp_path / "data" / "synthpeds" / "bounding_box_train").is_dir()
