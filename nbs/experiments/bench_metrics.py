@@ -1,0 +1,213 @@
+"""Benchmark: this project's evaluation and re-ranking against torchreid and fast-reid, side by side.
+
+Builds the same synthetic identity-structured features at Market-1501 size (3,368 queries x 15,913
+gallery, 750 test ids, 6 cameras) and MSMT17 size (11,659 x 82,161, 3,060 ids, 15 cameras), and times, on
+one machine in one run:
+
+- evaluation from the same float32 distance matrix: fast-reid's Cython `evaluate_cy` (compiled here from its
+  sources; torchreid's is the same code, but its PyPI package ships no Cython source) and the NumPy
+  `eval_market1501` of torchreid and fast-reid, against `reid_nb.metrics.evaluate_rank` (from the matrix)
+  and `evaluate_features` (from the features, distances included in its time);
+- k-reciprocal re-ranking (k1=20, k2=6, lambda=0.3) from the same distance matrices: torchreid's and
+  fast-reid's `re_ranking` against `reid_nb.metrics.k_reciprocal_rerank`.
+
+Every (method, size) runs in a fresh process, which reports the median of its repeats and its peak memory
+above the inputs (resident set size). Needs the dev install (torchreid) plus Cython and network access to
+PyPI for fast-reid's sources (`pip download --no-deps fastreid==1.4.0`, no install).
+
+    python nbs/experiments/bench_metrics.py                 # everything (about 20-30 minutes on 2 cores)
+    python nbs/experiments/bench_metrics.py --sizes market --tasks eval
+Results: figures/bench_metrics.json and figures/bench_metrics.md.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+CACHE = Path(os.environ.get("REID_NB_CACHE", Path.home() / ".cache" / "reid_nb" / "peers"))
+SIZES = {"market": dict(nq=3368, ng=15913, ids=750, cams=6), "msmt": dict(nq=11659, ng=82161, ids=3060, cams=15)}
+EVAL_METHODS = ["reid_nb", "reid_nb_features", "fastreid_cython", "torchreid_numpy", "fastreid_numpy"]
+RERANK_METHODS = ["reid_nb", "torchreid", "fastreid"]
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS")) / 1024
+
+
+def peak_mb() -> float:
+    "Peak resident set size since the last `reset_peak()` (Linux VmHWM)."
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmHWM")) / 1024
+
+
+def reset_peak() -> None:
+    "Reset the kernel's peak-RSS counter of this process, so that the inputs' construction is not counted."
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def features(size: str, dim: int = 512, seed: int = 0):
+    "Identity-structured features: per-id centres, per-camera shifts, per-image noise (same for every method)."
+    s = SIZES[size]
+    g = torch.Generator().manual_seed(seed)
+    centres = torch.randn(s["ids"], dim, generator=g)
+    cam_shift = 0.6 * torch.randn(s["cams"], dim, generator=g)
+    qp, gp = torch.randint(0, s["ids"], (s["nq"],), generator=g), torch.randint(0, s["ids"], (s["ng"],), generator=g)
+    qc, gc_ = torch.randint(0, s["cams"], (s["nq"],), generator=g), torch.randint(0, s["cams"], (s["ng"],), generator=g)
+    qf = centres[qp] + cam_shift[qc] + 1.2 * torch.randn(s["nq"], dim, generator=g)
+    gf = centres[gp] + cam_shift[gc_] + 1.2 * torch.randn(s["ng"], dim, generator=g)
+    return qf, gf, qp.numpy(), gp.numpy(), qc.numpy(), gc_.numpy()
+
+
+def load_file(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def fastreid_sources() -> Path:
+    "fast-reid's evaluation folder from its PyPI wheel (downloaded once, never installed)."
+    dst = CACHE / "fastreid"
+    if not (dst / "evaluation" / "rank.py").exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(CACHE), "fastreid==1.4.0"], check=True)
+        with zipfile.ZipFile(next(CACHE.glob("fastreid-1.4.0-*.whl"))) as z:
+            for n in z.namelist():
+                if n.startswith("fastreid/evaluation/"): z.extract(n, CACHE)
+    return dst
+
+
+def cython_module(pyx: Path, name: str):
+    "Compile a peer's rank_cy.pyx once into the cache and import it."
+    out = CACHE / "build" / name
+    built = list(out.glob(f"{name}*.so"))
+    if not built:
+        from Cython.Build import cythonize
+        from setuptools import Extension
+        from setuptools.dist import Distribution
+        out.mkdir(parents=True, exist_ok=True)
+        src = out / f"{name}.pyx"
+        src.write_text(pyx.read_text())
+        ext = Extension(name, [str(src)], include_dirs=[np.get_include()])
+        dist = Distribution({"ext_modules": cythonize([ext], quiet=True, language_level=3)})
+        cmd = dist.get_command_obj("build_ext"); cmd.build_lib = str(out); cmd.build_temp = str(out / "tmp")
+        cmd.ensure_finalized(); cmd.run()
+        built = list(out.glob(f"{name}*.so"))
+    return load_file(built[0], name)
+
+
+def eval_fn(method: str):
+    from reid_nb.metrics import evaluate_features, evaluate_rank, load_reference_module
+    warnings.simplefilter("ignore")
+    if method == "reid_nb":
+        return lambda d, qf, gf, qp, gp, qc, gc: evaluate_rank(d, qp, gp, qc, gc).mAP
+    if method == "reid_nb_features":
+        return lambda d, qf, gf, qp, gp, qc, gc: evaluate_features(qf, gf, qp, gp, qc, gc).mAP
+    if method == "torchreid_numpy":
+        m = load_reference_module("torchreid", "reid/metrics/rank.py")
+        return lambda d, qf, gf, qp, gp, qc, gc: m.eval_market1501(d, qp, gp, qc, gc, 50)[1]
+    if method == "fastreid_numpy":
+        m = load_file(fastreid_sources() / "evaluation" / "rank.py", "fastreid_rank")
+        return lambda d, qf, gf, qp, gp, qc, gc: float(np.mean(m.eval_market1501(d, qp, gp, qc, gc, 50)[1]))
+    if method == "fastreid_cython":
+        m = cython_module(fastreid_sources() / "evaluation" / "rank_cylib" / "rank_cy.pyx", "fastreid_rank_cy")
+        return lambda d, qf, gf, qp, gp, qc, gc: float(np.mean(m.evaluate_cy(d, qp, gp, qc, gc, 50, False)[1]))
+    raise SystemExit(f"unknown evaluation method {method}")
+
+
+def rerank_fn(method: str):
+    from reid_nb.metrics import k_reciprocal_rerank, load_reference_module
+    if method == "reid_nb":
+        return lambda qg, qq, gg: k_reciprocal_rerank(torch.from_numpy(qg), torch.from_numpy(qq), torch.from_numpy(gg)).numpy()
+    if method == "torchreid":
+        return load_reference_module("torchreid", "reid/utils/rerank.py").re_ranking
+    if method == "fastreid":
+        return load_file(fastreid_sources() / "evaluation" / "rerank.py", "fastreid_rerank").re_ranking
+    raise SystemExit(f"unknown re-ranking method {method}")
+
+
+def worker(task: str, method: str, size: str, repeats: int) -> dict:
+    "Run one (task, method, size) in this process; report median seconds and peak memory above the inputs."
+    from reid_nb.metrics import evaluate_rank, pairwise_distance
+    qf, gf, qp, gp, qc, gc_ = features(size)
+    if task == "eval":
+        d = pairwise_distance(qf, gf).numpy()
+        fn = eval_fn(method)
+        args = (d, qf, gf, qp, gp, qc, gc_)
+    else:
+        if size == "market":  # re-ranking runs on query+gallery of Market-1501 (19,281 images)
+            qg, qq, gg = (pairwise_distance(a, b).clamp_(min=0).sqrt_().numpy() for a, b in ((qf, gf), (qf, qf), (gf, gf)))
+        else:
+            raise SystemExit("re-ranking is benchmarked at Market-1501 size")
+        fn, args = rerank_fn(method), (qg, qq, gg)
+    gc.collect()
+    reset_peak()
+    base = rss_mb()
+    times, value = [], None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        value = fn(*args)
+        times.append(time.perf_counter() - t)
+    if task == "rerank":
+        value = float(evaluate_rank(value, qp, gp, qc, gc_).mAP)
+    return {"task": task, "method": method, "size": size, "median_s": float(np.median(times)), "repeats": repeats,
+            "peak_above_inputs_mb": max(0.0, peak_mb() - base), "mAP": float(value)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", default="market,msmt")
+    ap.add_argument("--tasks", default="eval,rerank")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--skip", default="", help="comma-separated methods not to run")
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parents[2] / "figures" / "bench_metrics"))
+    ap.add_argument("--worker", nargs=3, metavar=("TASK", "METHOD", "SIZE"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        print(json.dumps(worker(*args.worker, args.repeats)))
+        return
+    rows, skip = [], set(args.skip.split(",")) if args.skip else set()
+    for task in args.tasks.split(","):
+        for size in args.sizes.split(","):
+            if task == "rerank" and size != "market": continue
+            for method in (EVAL_METHODS if task == "eval" else RERANK_METHODS):
+                if method in skip or (size == "msmt" and method.endswith("_numpy")): continue  # hours-long loops
+                reps = 1 if (task == "rerank" and method != "reid_nb") or size == "msmt" else args.repeats
+                res = subprocess.run([sys.executable, __file__, "--worker", task, method, size, "--repeats", str(reps)],
+                                     capture_output=True, text=True)
+                if res.returncode != 0:
+                    print(f"{task} {method} {size} failed:\n{res.stderr[-2000:]}", file=sys.stderr)
+                    continue
+                row = json.loads(res.stdout.strip().splitlines()[-1])
+                rows.append(row)
+                print(f"{task:7s} {size:7s} {method:18s} {row['median_s']:8.2f} s  peak +{row['peak_above_inputs_mb']:7.0f} MB  mAP {row['mAP']:.6f}", flush=True)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"cpu_count": os.cpu_count(), "torch": torch.__version__, "numpy": np.__version__, "rows": rows}
+    out.with_suffix(".json").write_text(json.dumps(meta, indent=2))
+    lines = ["| task | size | method | median s | peak MB above inputs | mAP | speed-up of reid_nb |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        ours = next(x for x in rows if x["task"] == r["task"] and x["size"] == r["size"] and x["method"] == "reid_nb")
+        lines.append(f"| {r['task']} | {r['size']} | {r['method']} | {r['median_s']:.2f} | {r['peak_above_inputs_mb']:.0f} | "
+                     f"{100 * r['mAP']:.4f} | {r['median_s'] / ours['median_s']:.1f}x |")
+    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
