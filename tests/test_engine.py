@@ -1,0 +1,96 @@
+"""The engine from the shell: `reid-nb train` / `evaluate`, a run killed with SIGKILL and resumed, and a
+two-process `accelerate launch` (DDP over gloo on the CPU)."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from reid_nb.synthpeds import SynthPedsConfig, generate_synthpeds
+
+from conftest import run
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory) -> Path:
+    return generate_synthpeds(tmp_path_factory.mktemp("data") / "synthpeds", SynthPedsConfig(num_ids=40, num_cams=3),
+                              workers=1, progress=False)
+
+
+def _sets(synth: Path, run_dir: Path, **extra) -> list[str]:
+    keys = dict(data_root=synth, preset="tiny", pretrained="", height=64, width=32, ids_per_batch=4, instances_per_id=4,
+                num_workers=2, epochs=4, warmup_epochs=1, lr=1e-3, lr_steps=3, eval_period=0, device="cpu",
+                run_dir=run_dir, **extra)
+    return [a for k, v in keys.items() for a in ("--set", f"{k}={v}")]
+
+
+def _checkpoint_epoch(run_dir: Path) -> int:
+    from reid_nb.checkpoint import CheckpointError, load_checkpoint
+    try:
+        return load_checkpoint(run_dir / "checkpoints" / "last.safetensors")["epoch"]
+    except CheckpointError:
+        return 0
+
+
+def test_train_evaluate_and_killed_run_resumes_exactly(reid_nb_cmd, synth, tmp_path):
+    full = tmp_path / "full"
+    res = run([reid_nb_cmd, "train", "--method", "bot", *_sets(synth, full)])
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert f"results: {full / 'results.json'}" in res.stdout
+    record = json.loads((full / "results.json").read_text())
+    assert record["finished"] and len(record["history"]) == 4 and record["config"]["num_workers"] == 2
+    assert {"train_s", "eval_s", "images_per_s"} <= set(record["timings"]) and record["parameters"]["trainable"] > 0
+
+    # evaluate the saved run: the same metrics as the training run's final evaluation
+    res = run([reid_nb_cmd, "evaluate", str(full)])
+    assert res.returncode == 0, res.stderr[-3000:]
+    saved = json.loads((full / "eval.json").read_text())["metrics"]
+    assert abs(saved["mAP"] - record["metrics"]["mAP"]) < 1e-6
+    assert f"mAP {record['metrics']['mAP']:.2f}" in res.stdout
+
+    # the same run killed with SIGKILL after its first checkpoint, then started again with the same command
+    killed = tmp_path / "killed"
+    cmd = [reid_nb_cmd, "train", "--method", "bot", *_sets(synth, killed)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while _checkpoint_epoch(killed) < 1:
+        assert proc.poll() is None and time.time() < deadline, "the run ended before its first checkpoint"
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (killed / "results.json").exists()
+    res = run(cmd)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "resuming" in res.stdout
+    resumed = json.loads((killed / "results.json").read_text())
+    assert resumed["metrics"] == record["metrics"]
+    assert [h["loss"] for h in resumed["history"]] == [h["loss"] for h in record["history"]]
+
+
+def test_train_errors_are_one_line(reid_nb_cmd, synth, tmp_path):
+    res = run([reid_nb_cmd, "train", *_sets(synth, tmp_path / "r", backbone="vgg")])
+    assert res.returncode == 2 and "backbone 'vgg' unknown" in res.stderr and "Traceback" not in res.stderr
+    res = run([reid_nb_cmd, "train", *_sets(synth, tmp_path / "r2", pretrained="imagenet", preset="paper")])
+    assert res.returncode == 2 and "put the file at" in res.stderr and "Traceback" not in res.stderr
+    res = run([reid_nb_cmd, "evaluate", str(tmp_path / "nothing")])
+    assert res.returncode == 2 and "not a run folder" in res.stderr
+
+
+@pytest.mark.skipif(shutil.which("accelerate") is None and not Path(sys.executable).with_name("accelerate").exists(),
+                    reason="accelerate's launcher is not installed")
+def test_accelerate_launch_two_processes(reid_nb_cmd, synth, tmp_path):
+    launcher = shutil.which("accelerate") or str(Path(sys.executable).with_name("accelerate"))
+    run_dir = tmp_path / "ddp"
+    res = run([launcher, "launch", "--cpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
+               "--dynamo_backend", "no", "--main_process_port", "29517", reid_nb_cmd, "train", "--method", "bot",
+               *_sets(synth, run_dir, epochs=2, num_workers=0)], timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    record = json.loads((run_dir / "results.json").read_text())
+    assert record["num_processes"] == 2 and record["finished"] and "mAP" in record["metrics"]
+    # each process trained on its own half of the PK batches
+    assert record["history"][0]["images"] > 0
