@@ -27,8 +27,10 @@ sync-check: $(STAMP)
 	@git diff --quiet -- reid_nb && test -z "$$(git status --porcelain -- reid_nb)" || \
 	  { git status --short -- reid_nb; echo "reid_nb/ differs from the notebooks: run nbdev_export and commit"; exit 1; }
 
+# Notebooks run two at a time, one compute thread each: two multi-threaded trainings on two cores slow each other
+# down far more than twofold.
 test: sync-check
-	$(BIN)/nbdev_test --path nbs --n_workers 2
+	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --path nbs --n_workers 2
 	$(BIN)/reid-nb docs
 	$(BIN)/pytest tests
 
