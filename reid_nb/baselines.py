@@ -16,13 +16,14 @@ from .backbones import TINY as CLIP_MODELS, CLIPImageEncoder, CLIPTextEncoder, P
 from .cnn import CNNS, build_cnn
 from .config import ConfigError, RunConfig, register_config
 from .dinov2 import build_dinov2
-from .engine import ReIDModel, RunContext, Stage, register_model
+from .engine import ReIDModel, RunContext, Stage, extract_features, register_model
 from .losses import CenterLoss, cross_entropy_ls, supcon, triplet_hard
+from .sampling import epoch_seed
 from .transforms import ReIDImages, transforms_from_config
 
 # %% auto #0
-__all__ = ['BoTConfig', 'build_image_encoder', 'BNNeck', 'BoT', 'CLIPBaselineConfig', 'CLIPBaseline', 'CLIPReIDConfig',
-           'CLIPReID']
+__all__ = ['BoTConfig', 'build_image_encoder', 'BNNeck', 'config_triplet', 'BoT', 'CLIPBaselineConfig', 'CLIPBaseline',
+           'CLIPReIDConfig', 'CLIPReID']
 
 # %% ../nbs/13_baselines.ipynb #16d9cd5e
 @register_config("bot")
@@ -65,8 +66,9 @@ class BNNeck(nn.Module):
         fb = self.bn(f)
         return fb, self.classifier(fb)
 
-def _triplet(feats: torch.Tensor, pids: torch.Tensor, margin: float) -> torch.Tensor:
-    return triplet_hard(feats, pids, margin if margin > 0 else None)  # margin 0: soft margin
+def config_triplet(feats: torch.Tensor, pids: torch.Tensor, margin: float) -> torch.Tensor:
+    "Batch-hard triplet loss with a config's `triplet_margin`: 0 selects the soft margin."
+    return triplet_hard(feats, pids, margin if margin > 0 else None)
 
 # %% ../nbs/13_baselines.ipynb #493729e2
 @register_model("bot")
@@ -92,7 +94,7 @@ class BoT(ReIDModel):
     def loss(self, out: dict, batch: dict) -> dict[str, torch.Tensor]:
         c, pid = self.cfg, batch["pid"]
         losses = {"id": c.id_loss_weight * cross_entropy_ls(out["logits"], pid, c.label_smoothing),
-                  "triplet": c.triplet_loss_weight * _triplet(out["feat"], pid, c.triplet_margin)}
+                  "triplet": c.triplet_loss_weight * config_triplet(out["feat"], pid, c.triplet_margin)}
         if self.center is not None: losses["center"] = c.center_loss_weight * self.center(out["feat"], pid)
         return losses
 
@@ -139,7 +141,7 @@ class CLIPBaseline(ReIDModel):
     def loss(self, out: dict, batch: dict) -> dict[str, torch.Tensor]:
         c, pid = self.cfg, batch["pid"]
         return {"id": c.id_loss_weight * sum(cross_entropy_ls(l, pid, c.label_smoothing) for l in out["logits"]),
-                "triplet": c.triplet_loss_weight * sum(_triplet(f, pid, c.triplet_margin) for f in out["feats"])}
+                "triplet": c.triplet_loss_weight * sum(config_triplet(f, pid, c.triplet_margin) for f in out["feats"])}
 
     def encode(self, images: torch.Tensor, camids: torch.Tensor) -> torch.Tensor:
         o = self.image_encoder(images, camids)
@@ -185,18 +187,13 @@ class CLIPReID(CLIPBaseline):
         "Text features of the identity prompts of `pids`."
         return self.text_encoder(self.tokens.expand(len(pids), -1), self.prompts[pids], self.template.positions)
 
-    @torch.no_grad()
     def _train_image_features(self, ctx: RunContext) -> tuple[torch.Tensor, torch.Tensor]:
         recs = ctx.loaders.train.dataset.records
         loader = DataLoader(ReIDImages(recs, transforms_from_config(ctx.cfg, False)), batch_size=ctx.cfg.eval_batch_size,
                             num_workers=ctx.cfg.num_workers)
-        self.image_encoder.eval()
-        feats, pids = [], []
-        for b in loader:
-            with ctx.accelerator.autocast():
-                feats.append(self.image_encoder(b["image"].to(ctx.device), b["camid"].to(ctx.device))["global"].float())
-            pids.append(b["pid"].to(ctx.device))
-        return torch.cat(feats), torch.cat(pids)
+        feats, pids, _ = extract_features(self.image_encoder, loader, ctx.accelerator, progress=False,
+                                          encode=lambda x, c: self.image_encoder(x, c)["global"])
+        return feats.to(ctx.device), pids.to(ctx.device)
 
     def begin_stage(self, stage: Stage, ctx: RunContext) -> None:
         super().begin_stage(stage, ctx)
@@ -215,7 +212,7 @@ class CLIPReID(CLIPBaseline):
     def stage_batches(self, stage: Stage, epoch: int, ctx: RunContext) -> list[dict] | None:
         if stage.name != "prompts": return None
         feats, pids = self._cache
-        g = torch.Generator().manual_seed(ctx.cfg.seed * 100_003 + epoch)
+        g = torch.Generator().manual_seed(epoch_seed(ctx.cfg.seed, epoch))
         order = torch.randperm(len(pids), generator=g).to(pids.device)
         acc = ctx.accelerator
         chunks = order.split(ctx.cfg.stage1_batch_size)

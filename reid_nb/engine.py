@@ -103,15 +103,16 @@ def _to_device(batch: dict, device: torch.device) -> dict:
     return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
 
 @torch.no_grad()
-def extract_features(model: ReIDModel, loader, accelerator: Accelerator, desc: str = "features",
-                     progress: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    "Embeddings, pids and camids of every image of `loader` (float32, on the CPU)."
+def extract_features(model: nn.Module, loader, accelerator: Accelerator, desc: str = "features",
+                     progress: bool = True, encode: Callable | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    "Embeddings (`encode`, default `model.encode`, run in eval mode), pids and camids of `loader` (float32, on the CPU)."
+    encode = encode or model.encode
     was_training = model.training
     model.eval()
     feats, pids, camids = [], [], []
     for b in tqdm(loader, desc=desc, leave=False, disable=not progress):
         with accelerator.autocast():
-            f = model.encode(b["image"].to(accelerator.device), b["camid"].to(accelerator.device))
+            f = encode(b["image"].to(accelerator.device), b["camid"].to(accelerator.device))
         feats.append(f.float().cpu()); pids.append(b["pid"]); camids.append(b["camid"])
     model.train(was_training)
     return torch.cat(feats), torch.cat(pids), torch.cat(camids)
@@ -246,9 +247,10 @@ def train(cfg: RunConfig, stop_after: int | None = None, progress: bool = True) 
     cfg = dataclasses.replace(cfg, run_dir=str(root))
     results_path, ckpt_path = root / "results.json", _checkpoint_path(root)
     check_resumable(cfg, root)
-    if cfg.resume and results_path.is_file() and json.loads(results_path.read_text()).get("finished"):
+    earlier = json.loads(results_path.read_text()) if cfg.resume and results_path.is_file() else {}
+    if earlier.get("finished"):
         acc.print(f"{root} is already finished; its results are returned (resume=false trains it again)")
-        return json.loads(results_path.read_text())
+        return earlier
     ds = dataset_from_config(cfg)  # a missing or broken dataset stops the run before anything is written
     if acc.is_main_process: start_run_folder(cfg, root)
     acc.wait_for_everyone()
@@ -267,6 +269,7 @@ def train(cfg: RunConfig, stop_after: int | None = None, progress: bool = True) 
     model.to(acc.device)
     ctx = RunContext(cfg, loaders, acc)
     pending_rng = state["rng"] if state else None
+    last_eval_stage = max(i for i, s in enumerate(stages) if s.evaluate)
     done = 0
     for si, stage in enumerate(stages):
         first = start_epoch if si == start_stage else 0
@@ -288,9 +291,9 @@ def train(cfg: RunConfig, stop_after: int | None = None, progress: bool = True) 
                    **train_epoch(wrapped, model, optimizer, stage, epoch, ctx, progress)}
             scheduler.step()
             timings["train_s"] += rec["train_s"]; timings["images"] += rec["images"]
-            last_eval_stage = si == max(i for i, s in enumerate(stages) if s.evaluate)
             periodic = cfg.eval_period > 0 and (epoch + 1) % cfg.eval_period == 0
-            if stage.evaluate and (periodic or (last_eval_stage and epoch + 1 == stage.cfg.epochs)) and acc.is_main_process:
+            at_end = si == last_eval_stage and epoch + 1 == stage.cfg.epochs
+            if stage.evaluate and (periodic or at_end) and acc.is_main_process:
                 rec.update(evaluate_model(model, loaders, cfg, acc, progress))
                 timings["eval_s"] += rec["eval_s"]
             history.append(rec)

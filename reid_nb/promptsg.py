@@ -13,10 +13,10 @@ import torch
 import torch.nn as nn
 
 from .backbones import CLIPImageEncoder, CLIPTextEncoder, PromptTemplate, build_clip
-from .baselines import BNNeck, CLIPBaselineConfig
+from .baselines import BNNeck, CLIPBaselineConfig, config_triplet
 from .config import ConfigError, RunConfig, register_config
 from .engine import ReIDModel, Stage, register_model
-from .losses import cross_entropy_ls, symmetric_supcon, triplet_hard
+from .losses import cross_entropy_ls, symmetric_supcon
 
 # %% auto #0
 __all__ = ['PromptSGConfig', 'InversionNetwork', 'InteractionModule', 'PromptSG', 'relative_throughput', 'plot_attention']
@@ -129,7 +129,7 @@ class PromptSG(ReIDModel):
     def loss(self, out: dict, batch: dict) -> dict[str, torch.Tensor]:
         c, pid = self.cfg, batch["pid"]
         losses = {"id": c.id_loss_weight * cross_entropy_ls(out["logits"], pid, c.label_smoothing),
-                  "triplet": c.triplet_loss_weight * sum(triplet_hard(s, pid, c.triplet_margin or None)
+                  "triplet": c.triplet_loss_weight * sum(config_triplet(s, pid, c.triplet_margin)
                                                          for s in out["states"][-3:])}
         if c.compose_prompt and (c.use_i2t_sup or c.use_t2i_sup):
             losses["supcon"] = c.supcon_weight * symmetric_supcon(out["image"], out["text"], pid,

@@ -19,7 +19,7 @@ from .data import ReIDDataset
 from .transforms import ReIDImages, transforms_from_config
 
 # %% auto #0
-__all__ = ['PKSampler', 'Loaders', 'make_loaders', 'set_epoch']
+__all__ = ['PKSampler', 'Loaders', 'make_loaders', 'epoch_seed', 'set_epoch']
 
 # %% ../nbs/05_sampling.ipynb #497f4bae
 def _dist_info(rank: int | None, world_size: int | None) -> tuple[int, int]:
@@ -103,7 +103,11 @@ def make_loaders(ds: ReIDDataset, cfg: RunConfig, rank: int | None = None, world
     gallery = DataLoader(ReIDImages(ds.gallery, ev), batch_size=cfg.eval_batch_size, shuffle=False, **common, **keep)
     return Loaders(train, query, gallery, ds.num_train_pids, ds.num_cams)
 
+def epoch_seed(seed: int, epoch: int) -> int:
+    "The one seed of a run's `epoch`, for every per-epoch random generator."
+    return seed * 100_003 + epoch
+
 def set_epoch(train: DataLoader, epoch: int, seed: int) -> None:
     "Make `train`'s next pass the one of `epoch`: sampler order and augmentation seeds depend on (seed, epoch) only."
     train.batch_sampler.set_epoch(epoch)
-    train.generator.manual_seed(seed * 100_003 + epoch)
+    train.generator.manual_seed(epoch_seed(seed, epoch))
