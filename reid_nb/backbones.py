@@ -182,11 +182,14 @@ class CLIPTextEncoder(nn.Module):
     def forward(self, tokens: torch.Tensor, ctx: torch.Tensor | None = None,
                 positions: torch.Tensor | None = None) -> torch.Tensor:
         "Text embeddings of `tokens` (B, L); `ctx` (B, n, W) replaces the embeddings at `positions` (n,)."
+        eot = tokens.argmax(-1)  # end-of-text token (the largest id)
+        n = int(eot.max()) + 1  # causal attention: nothing after the last end-of-text changes it
+        tokens = tokens[:, :n]
         x = self.token_embedding(tokens)
         if ctx is not None:
             x = x.clone()
             x[:, positions] = ctx.to(x.dtype)
-        x = x + self.positional_embedding.to(x.dtype)
-        x = self.ln_final(self.transformer(x, attn_mask=self.attn_mask))
-        x = x[torch.arange(len(x)), tokens.argmax(-1)]  # end-of-text token (the largest id)
+        x = x + self.positional_embedding[:n].to(x.dtype)
+        x = self.ln_final(self.transformer(x, attn_mask=self.attn_mask[:n, :n]))
+        x = x[torch.arange(len(x)), eot]
         return x @ self.text_projection if not isinstance(self.text_projection, nn.Linear) else self.text_projection(x)

@@ -197,8 +197,10 @@ def _epoch_batches(model: ReIDModel, stage: Stage, epoch: int, ctx: RunContext):
 
 def train_epoch(wrapped: nn.Module, model: ReIDModel, optimizer, stage: Stage, epoch: int, ctx: RunContext,
                 progress: bool = True) -> dict[str, float]:
-    "Train one epoch; returns the mean of each named loss, the image count and the seconds taken."
+    "Train one epoch; returns the mean of each named loss, the image count, the seconds taken (and peak GPU memory)."
     acc, accum = ctx.accelerator, max(1, ctx.cfg.grad_accum_steps)
+    cuda = acc.device.type == "cuda"
+    if cuda: torch.cuda.reset_peak_memory_stats(acc.device)
     batches = _epoch_batches(model, stage, epoch, ctx)
     n, sums, images, t = len(batches), {}, 0, time.perf_counter()
     bar = tqdm(batches, total=n, leave=False, disable=not (progress and acc.is_local_main_process),
@@ -224,15 +226,18 @@ def train_epoch(wrapped: nn.Module, model: ReIDModel, optimizer, stage: Stage, e
         images += len(batch.get("pid", ()))
         bar.set_postfix(loss=f"{total.item():.3f}", lr=f"{optimizer.param_groups[0]['lr']:.2e}")
     secs = time.perf_counter() - t
-    return {**{k: v / max(n, 1) for k, v in sums.items()}, "images": images, "train_s": round(secs, 3)}
+    rec = {**{k: v / max(n, 1) for k, v in sums.items()}, "images": images, "train_s": round(secs, 3)}
+    if cuda: rec["peak_mem_gib"] = round(torch.cuda.max_memory_allocated(acc.device) / 2**30, 2)
+    return rec
 
 # %% ../nbs/12_engine.ipynb #0f2c80cf
 def _format_epoch(rec: dict) -> str:
     parts = [f"{rec['stage']} epoch {rec['epoch']}/{rec['epochs']}", f"loss {rec['loss']:.4f}"]
-    named = [k for k in rec if k not in ("stage", "epoch", "epochs", "loss", "lr", "images", "train_s", "eval_s",
+    named = [k for k in rec if k not in ("stage", "epoch", "epochs", "loss", "lr", "images", "train_s", "eval_s", "peak_mem_gib",
                                          "mAP", "mINP") and not k.startswith("rank")]
     if named: parts.append("(" + ", ".join(f"{k} {rec[k]:.3f}" for k in named) + ")")
     parts += [f"lr {rec['lr']:.2e}", f"{rec['images'] / max(rec['train_s'], 1e-9):.1f} img/s"]
+    if "peak_mem_gib" in rec: parts.append(f"peak GPU memory {rec['peak_mem_gib']:.1f} GiB")
     if "mAP" in rec: parts.append(f"| mAP {rec['mAP']:.1f} rank-1 {rec['rank1']:.1f}")
     return "  ".join(parts)
 

@@ -19,7 +19,8 @@ from .engine import ReIDModel, Stage, register_model
 from .losses import cross_entropy_ls, symmetric_supcon
 
 # %% auto #0
-__all__ = ['PromptSGConfig', 'InversionNetwork', 'InteractionModule', 'PromptSG', 'relative_throughput', 'plot_attention']
+__all__ = ['PromptSGConfig', 'InversionNetwork', 'InteractionModule', 'first_token_block', 'PromptSG', 'relative_throughput',
+           'plot_attention']
 
 # %% ../nbs/14_promptsg.ipynb #85d2abdc
 @register_config("promptsg")
@@ -63,17 +64,24 @@ class InteractionModule(nn.Module):
         self.blocks = nn.ModuleList(nn.TransformerEncoderLayer(dim, heads, 4 * dim, dropout=0.0, activation="gelu",
                                                                batch_first=True, norm_first=True) for _ in range(num_self))
 
-    def forward(self, text: torch.Tensor, patches: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+    def forward(self, text: torch.Tensor, patches: torch.Tensor,
+                need_weights: bool = True) -> tuple[list[torch.Tensor], torch.Tensor | None]:
         "The first token after every layer (last = final representation) and the cross-attention over patches."
         kv = self.ln_kv(patches)
-        a, attn = self.cross(self.ln_q(text[:, None]), kv, kv, need_weights=True, average_attn_weights=True)
+        a, attn = self.cross(self.ln_q(text[:, None]), kv, kv, need_weights=need_weights, average_attn_weights=True)
         x = text[:, None] + a
         states = [x[:, 0]]
         seq = torch.cat([x, patches], 1)
-        for blk in self.blocks:
-            seq = blk(seq)
+        for i, blk in enumerate(self.blocks):
+            seq = blk(seq) if i + 1 < len(self.blocks) else first_token_block(blk, seq)
             states.append(seq[:, 0])
-        return states, attn[:, 0]
+        return states, attn[:, 0] if need_weights else None
+
+def first_token_block(blk: nn.TransformerEncoderLayer, seq: torch.Tensor) -> torch.Tensor:
+    "`blk(seq)[:, :1]` (pre-norm block, no dropout) computed for the first position only."
+    h = blk.norm1(seq)
+    x = seq[:, :1] + blk.self_attn(h[:, :1], h, h, need_weights=False)[0]
+    return x + blk.linear2(blk.activation(blk.linear1(blk.norm2(x))))
 
 # %% ../nbs/14_promptsg.ipynb #4d348bf4
 @register_model("promptsg")
@@ -114,9 +122,9 @@ class PromptSG(ReIDModel):
         s = self.inversion(v)
         return self.text_encoder(self.composed_tokens.expand(len(v), -1), s[:, None], self.composed.positions)
 
-    def _guided(self, text: torch.Tensor, o: dict) -> tuple[list[torch.Tensor], torch.Tensor | None]:
+    def _guided(self, text: torch.Tensor, o: dict, need_weights: bool = True) -> tuple[list[torch.Tensor], torch.Tensor | None]:
         if self.interaction is None: return [o["global"]], None
-        return self.interaction(text.to(o["patches"].dtype), o["patches"])
+        return self.interaction(text.to(o["patches"].dtype), o["patches"], need_weights)
 
     def forward(self, batch: dict) -> dict:
         o = self.image_encoder(batch["image"], batch["camid"])
@@ -136,37 +144,37 @@ class PromptSG(ReIDModel):
                                                                   i2t=c.use_i2t_sup, t2i=c.use_t2i_sup)
         return losses
 
-    def guided_features(self, images: torch.Tensor, camids: torch.Tensor | None,
-                        prompt: str | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def guided_features(self, images: torch.Tensor, camids: torch.Tensor | None, prompt: str | None = None,
+                        need_weights: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
         "Final representation and cross-attention map with the inference prompt ('simplified' or 'composed')."
         o = self.image_encoder(images, camids)
         prompt = prompt or self.cfg.inference_prompt
         t = self.composed_text(o["global"]) if prompt == "composed" else self.simplified_text().expand(len(images), -1)
-        states, attn = self._guided(t, o)
+        states, attn = self._guided(t, o, need_weights)
         return states[-1], attn
 
     def encode(self, images: torch.Tensor, camids: torch.Tensor) -> torch.Tensor:
-        return self.guided_features(images, camids)[0]
+        return self.guided_features(images, camids, need_weights=False)[0]
 
 # %% ../nbs/14_promptsg.ipynb #21ae01e1
 @torch.no_grad()
-def relative_throughput(model: PromptSG, images: torch.Tensor, repeats: int = 3) -> dict[str, float]:
+def relative_throughput(model: PromptSG, images: torch.Tensor, repeats: int = 3, warmup: int = 2) -> dict[str, float]:
     "Images/s of the bare image encoder and of `model` with each inference prompt, and their ratio to the bare one."
     model.eval()
     camids = torch.zeros(len(images), dtype=torch.long, device=images.device)
     runs = {"bare encoder": lambda: model.image_encoder(images, camids)["global"],
-            "simplified": lambda: model.guided_features(images, camids, "simplified")[0],
-            "composed": lambda: model.guided_features(images, camids, "composed")[0]}
-    best = {}
-    for name, fn in runs.items():
-        fn()  # warm-up (and the cached simplified text)
-        times = []
-        for _ in range(repeats):
+            "simplified": lambda: model.guided_features(images, camids, "simplified", need_weights=False)[0],
+            "composed": lambda: model.guided_features(images, camids, "composed", need_weights=False)[0]}
+    for fn in runs.values():
+        for _ in range(warmup): fn()  # (also computes the cached simplified text)
+    times = {name: [] for name in runs}
+    for _ in range(repeats):  # interleaved, so that clock and cache changes reach every variant alike
+        for name, fn in runs.items():
             if images.is_cuda: torch.cuda.synchronize()
             t = time.perf_counter(); fn()
             if images.is_cuda: torch.cuda.synchronize()
-            times.append(time.perf_counter() - t)
-        best[name] = len(images) / min(times)
+            times[name].append(time.perf_counter() - t)
+    best = {name: len(images) / min(ts) for name, ts in times.items()}
     return {**{f"{k} img/s": v for k, v in best.items()},
             **{f"{k} x": v / best["bare encoder"] for k, v in best.items() if k != "bare encoder"}}
 

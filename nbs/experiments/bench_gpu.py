@@ -1,0 +1,93 @@
+"""Benchmark: real-size training speed and GPU memory of the CLIP baseline, CLIP-ReID and PromptSG (one GPU, bf16).
+
+Trains each method at the paper's size (CLIP ViT-B/16, 256x128, batch 16x4, bf16) through the engine for a few
+hundred steps on a SynthPeds set rendered at 256x128, and records steady-state training images/s (epochs after
+the first) and peak GPU memory per method. Then measures PromptSG's Table 5 inference throughput of every
+interaction-module variant relative to the bare visual encoder, in the same process. Weights are random
+(`pretrained=''`): speed and memory do not depend on them, and no machine here can download CLIP's.
+
+    python nbs/experiments/bench_gpu.py                      # about 5 minutes on one H100
+    python nbs/experiments/bench_gpu.py --backbone RN50
+Results: figures/bench_gpu_<backbone>_<preset>.json and .md.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+
+import torch
+
+from reid_nb.config import get_paths, make_config, write_json
+from reid_nb.engine import build_model, train
+from reid_nb.promptsg import relative_throughput
+from reid_nb.synthpeds import SynthPedsConfig, generate_synthpeds
+
+METHODS = {"clip_baseline": {}, "clipreid": {"stage1_epochs": 1}, "promptsg": {}}
+VARIANTS = {"no interaction": dict(use_interaction=False), "+1 cross": dict(num_self=0),
+            "+1 cross +1 self": dict(num_self=1), "+1 cross +2 self": dict(num_self=2)}
+
+
+def steady(history: list[dict], stage: str) -> dict[str, float]:
+    "Median images/s over a stage's epochs after its first (which holds warm-up), and its peak memory."
+    recs = [h for h in history if h["stage"] == stage]
+    timed = recs[1:] or recs
+    ips = statistics.median(h["images"] / h["train_s"] for h in timed)
+    return {"epochs": len(recs), "steps": sum(h["images"] for h in recs) // 64, "images_per_s": round(ips, 1),
+            "epoch_s": round(statistics.median(h["train_s"] for h in timed), 2),
+            "peak_mem_gib": max((h.get("peak_mem_gib", 0.0) for h in recs), default=0.0)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--backbone", default="ViT-B-16")
+    ap.add_argument("--preset", default="paper", help="'tiny' checks the script on a CPU in seconds")
+    ap.add_argument("--ids", type=int, default=1000, help="SynthPeds identities (half train)")
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--precision", default="bf16")
+    ap.add_argument("--workers", type=int, default=8, help="decoding processes per loader")
+    args = ap.parse_args()
+    paths = get_paths()
+    tiny = args.preset == "tiny"
+    h, w = (64, 32) if tiny else (256, 128)
+    data = generate_synthpeds(paths.data / f"synthpeds-{args.ids}ids-{h}x{w}",
+                              SynthPedsConfig(num_ids=args.ids, height=h, width=w))
+    common = dict(dataset="synthpeds", data_root=str(data), preset=args.preset, backbone=args.backbone, pretrained="",
+                  height=h, width=w, epochs=args.epochs, warmup_epochs=1, eval_period=0, num_workers=args.workers,
+                  precision=args.precision, resume=False)
+    rows, out = [], {"device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
+                     "backbone": args.backbone, "preset": args.preset, "input": f"{h}x{w}", "precision": args.precision,
+                     "batch": "16x4", "torch": torch.__version__, "training": {}, "inference": {}}
+    for method, extra in METHODS.items():
+        res = train(make_config(method, **common, **extra,
+                                run_dir=str(paths.runs / f"bench-gpu-{method}-{args.backbone}-{args.preset}")))
+        stages = dict.fromkeys(h["stage"] for h in res["history"])
+        rec = {s: steady(res["history"], s) for s in stages}
+        rec["learnable_parameters"] = res["parameters"]
+        out["training"][method] = rec
+        rows += [f"| {method} | {s} | {r['steps']} | {r['images_per_s']:.0f} | {r['epoch_s']:.1f} | {r['peak_mem_gib']:.1f} |"
+                 for s, r in rec.items() if s != "learnable_parameters"]
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    images = torch.randn(128, 3, h, w, device=device)
+    dtype = torch.bfloat16 if args.precision == "bf16" else torch.float16
+    for name, switch in VARIANTS.items():
+        cfg = make_config("promptsg", **common, **switch)
+        model = build_model(cfg, num_classes=500, num_cams=4).to(device)
+        with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=args.precision != "fp32"):
+            out["inference"][name] = {k: round(v, 3) for k, v in relative_throughput(model, images, repeats=20).items()}
+        del model
+    name = f"bench_gpu_{args.backbone}_{args.preset}"
+    write_json(paths.figures / f"{name}.json", out)
+    md = [f"Training at {h}x{w}, batch 16x4, {args.precision}, {args.backbone} ({args.preset}), on {out['device']}:", "",
+          "| method | stage | steps | images/s | s per epoch | peak GPU memory (GiB) |", "|---|---|---|---|---|---|", *rows, "",
+          "PromptSG inference throughput relative to the bare visual encoder (batch 128, same process):", "",
+          "| interaction module | bare encoder img/s | simplified prompt | composed prompt |", "|---|---|---|---|"]
+    md += [f"| {n} | {r['bare encoder img/s']:.0f} | {r['simplified x']:.2f}x | {r['composed x']:.2f}x |"
+           for n, r in out["inference"].items()]
+    (paths.figures / f"{name}.md").write_text("\n".join(md) + "\n")
+    print("\n".join(md))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
