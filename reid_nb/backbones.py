@@ -168,6 +168,7 @@ class PromptTemplate:
         self.tokens = tok([text])[0]
         ph = tok([placeholder])[0][1].item()  # the placeholder's BPE id (after the start token)
         self.positions = (self.tokens == ph).nonzero()[:, 0]
+        self.length = int(self.tokens.argmax()) + 1  # up to the end-of-text token (the largest id)
         if len(self.positions) == 0:
             raise ValueError(f"template {text!r} has no placeholder {placeholder!r}")
 
@@ -179,11 +180,12 @@ class CLIPTextEncoder(nn.Module):
         self.transformer, self.ln_final, self.text_projection = clip.transformer, clip.ln_final, clip.text_projection
         self.register_buffer("attn_mask", clip.attn_mask, persistent=False)
 
-    def forward(self, tokens: torch.Tensor, ctx: torch.Tensor | None = None,
-                positions: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, tokens: torch.Tensor, ctx: torch.Tensor | None = None, positions: torch.Tensor | None = None,
+                length: int | None = None) -> torch.Tensor:
         "Text embeddings of `tokens` (B, L); `ctx` (B, n, W) replaces the embeddings at `positions` (n,)."
         eot = tokens.argmax(-1)  # end-of-text token (the largest id)
-        n = int(eot.max()) + 1  # causal attention: nothing after the last end-of-text changes it
+        # causal attention: nothing after the last end-of-text changes it. A template's `length` saves a device sync.
+        n = length or int(eot.max()) + 1
         tokens = tokens[:, :n]
         x = self.token_embedding(tokens)
         if ctx is not None:

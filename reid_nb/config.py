@@ -79,7 +79,8 @@ class RunConfig:
 
 # %% ../nbs/00_config.ipynb #6c0846ef
 METHODS: dict[str, type[RunConfig]] = {}
-METHOD_MODULES = {"bot": "reid_nb.baselines", "clip_baseline": "reid_nb.baselines", "clipreid": "reid_nb.baselines"}
+METHOD_MODULES = {"bot": "reid_nb.baselines", "clip_baseline": "reid_nb.baselines", "clipreid": "reid_nb.baselines",
+                  "promptsg": "reid_nb.promptsg"}
 
 def register_config(name: str):
     "Class decorator: register a `RunConfig` subclass as the config of method `name`."

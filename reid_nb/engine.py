@@ -33,7 +33,7 @@ from .sampling import Loaders, make_loaders, set_epoch
 # %% auto #0
 __all__ = ['MODELS', 'RUNTIME_KEYS', 'Stage', 'RunContext', 'ReIDModel', 'register_model', 'build_model', 'count_parameters',
            'extract_features', 'evaluate_model', 'git_commit', 'run_folder', 'check_resumable', 'start_run_folder',
-           'make_accelerator', 'train_epoch', 'train', 'evaluate_run']
+           'make_accelerator', 'train_epoch', 'train', 'LoadedRun', 'load_run', 'evaluate_run']
 
 # %% ../nbs/12_engine.ipynb #51a69063
 @dataclass
@@ -330,16 +330,24 @@ def train(cfg: RunConfig, stop_after: int | None = None, progress: bool = True) 
     return results
 
 # %% ../nbs/12_engine.ipynb #d5a7fee7
-def evaluate_run(run_dir: str | Path | None = None, cfg: RunConfig | None = None, progress: bool = True,
-                 **overrides) -> dict[str, Any]:
-    "Metrics of the model saved in `run_dir` (or of the untrained model of `cfg`), written to `run_dir`/eval.json."
+@dataclass
+class LoadedRun:
+    "A run's config, model (on the accelerator's device, in eval mode), loaders and accelerator."
+    cfg: RunConfig
+    model: ReIDModel
+    loaders: Loaders
+    accelerator: Accelerator
+    weights: str  # where the weights came from ('untrained' or the checkpoint and its epoch)
+
+def load_run(run_dir: str | Path | None = None, cfg: RunConfig | None = None, **overrides) -> LoadedRun:
+    "The model saved in `run_dir` (or the untrained model of `cfg`) with its data, ready for feature extraction."
     if run_dir is not None:
         run_dir = Path(run_dir)
         if not (run_dir / "config.json").is_file():
             raise ConfigError(f"{run_dir} is not a run folder (no config.json); pass the folder `reid-nb train` wrote")
         cfg = load_config(run_dir / "config.json", **overrides)
     elif cfg is None:
-        raise ConfigError("evaluate_run needs a run folder or a config")
+        raise ConfigError("a run folder or a config is needed")
     elif overrides:
         cfg = dataclasses.replace(cfg, **overrides)
     acc = make_accelerator(cfg)
@@ -352,8 +360,13 @@ def evaluate_run(run_dir: str | Path | None = None, cfg: RunConfig | None = None
         state = load_checkpoint(ckpt)
         model.load_state_dict(state["model"])
         source = f"{ckpt} ({state['history'][-1]['stage']} epoch {state['epoch']})" if state["history"] else str(ckpt)
-    model.to(acc.device)
-    out = {"method": cfg.method, "dataset": cfg.dataset, "weights": source, "rerank": cfg.rerank,
-           "metrics": evaluate_model(model, loaders, cfg, acc, progress)}
-    if run_dir is not None: write_json(run_dir / ("eval_rerank.json" if cfg.rerank else "eval.json"), out)
+    return LoadedRun(cfg, model.to(acc.device).eval(), loaders, acc, source)
+
+def evaluate_run(run_dir: str | Path | None = None, cfg: RunConfig | None = None, progress: bool = True,
+                 **overrides) -> dict[str, Any]:
+    "Metrics of the model saved in `run_dir` (or of the untrained model of `cfg`), written to `run_dir`/eval.json."
+    r = load_run(run_dir, cfg, **overrides)
+    out = {"method": r.cfg.method, "dataset": r.cfg.dataset, "weights": r.weights, "rerank": r.cfg.rerank,
+           "metrics": evaluate_model(r.model, r.loaders, r.cfg, r.accelerator, progress)}
+    if run_dir is not None: write_json(Path(run_dir) / ("eval_rerank.json" if r.cfg.rerank else "eval.json"), out)
     return out

@@ -19,8 +19,7 @@ from .engine import ReIDModel, Stage, register_model
 from .losses import cross_entropy_ls, symmetric_supcon
 
 # %% auto #0
-__all__ = ['PromptSGConfig', 'InversionNetwork', 'InteractionModule', 'first_token_block', 'PromptSG', 'relative_throughput',
-           'plot_attention']
+__all__ = ['PromptSGConfig', 'InversionNetwork', 'InteractionModule', 'first_token_block', 'PromptSG', 'relative_throughput']
 
 # %% ../nbs/14_promptsg.ipynb #85d2abdc
 @register_config("promptsg")
@@ -120,7 +119,8 @@ class PromptSG(ReIDModel):
     def composed_text(self, v: torch.Tensor) -> torch.Tensor:
         "Text embeddings of 'A photo of a S* person.' with S* inverted from each image embedding `v`."
         s = self.inversion(v)
-        return self.text_encoder(self.composed_tokens.expand(len(v), -1), s[:, None], self.composed.positions)
+        return self.text_encoder(self.composed_tokens.expand(len(v), -1), s[:, None], self.composed.positions,
+                                 self.composed.length)
 
     def _guided(self, text: torch.Tensor, o: dict, need_weights: bool = True) -> tuple[list[torch.Tensor], torch.Tensor | None]:
         if self.interaction is None: return [o["global"]], None
@@ -177,22 +177,3 @@ def relative_throughput(model: PromptSG, images: torch.Tensor, repeats: int = 3,
     best = {name: len(images) / min(ts) for name, ts in times.items()}
     return {**{f"{k} img/s": v for k, v in best.items()},
             **{f"{k} x": v / best["bare encoder"] for k, v in best.items() if k != "bare encoder"}}
-
-# %% ../nbs/14_promptsg.ipynb #0346abfb
-def plot_attention(images: torch.Tensor, attention: torch.Tensor, grid: tuple[int, int], mean=None, std=None,
-                   titles: list[str] | None = None):
-    "Overlay per-patch attention (B, gh*gw) on normalised images (B, 3, H, W); returns the figure."
-    import matplotlib.pyplot as plt
-    import torch.nn.functional as F
-    mean = torch.tensor(mean or (0.5,) * 3).view(3, 1, 1)
-    std = torch.tensor(std or (0.5,) * 3).view(3, 1, 1)
-    maps = F.interpolate(attention.reshape(-1, 1, *grid).float(), size=images.shape[-2:], mode="bilinear")
-    fig, axes = plt.subplots(1, len(images), figsize=(1.4 * len(images), 3))
-    for i, ax in enumerate(axes if len(images) > 1 else [axes]):
-        ax.imshow((images[i].cpu() * std + mean).clamp(0, 1).permute(1, 2, 0))
-        a = maps[i, 0]
-        ax.imshow(((a - a.min()) / (a.max() - a.min() + 1e-12)).cpu(), cmap="jet", alpha=0.45)
-        ax.set_axis_off()
-        if titles: ax.set_title(titles[i], fontsize=8)
-    fig.tight_layout()
-    return fig

@@ -45,7 +45,8 @@ def main() -> int:
     ap.add_argument("--ids", type=int, default=1000, help="SynthPeds identities (half train)")
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--precision", default="bf16")
-    ap.add_argument("--workers", type=int, default=8, help="decoding processes per loader")
+    ap.add_argument("--workers", type=int, default=12, help="decoding processes per loader")
+    ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     args = ap.parse_args()
     paths = get_paths()
     tiny = args.preset == "tiny"
@@ -58,7 +59,8 @@ def main() -> int:
     rows, out = [], {"device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
                      "backbone": args.backbone, "preset": args.preset, "input": f"{h}x{w}", "precision": args.precision,
                      "batch": "16x4", "torch": torch.__version__, "training": {}, "inference": {}}
-    for method, extra in METHODS.items():
+    for method in args.methods:
+        extra = METHODS[method]
         res = train(make_config(method, **common, **extra,
                                 run_dir=str(paths.runs / f"bench-gpu-{method}-{args.backbone}-{args.preset}")))
         stages = dict.fromkeys(h["stage"] for h in res["history"])
