@@ -1,6 +1,7 @@
-"""The installed `reid-nb` command: validated configs, one-line errors, placeholders that say so."""
+"""The installed `reid-nb` command: validated configs, one-line errors, sweeps through papermill."""
 import json
 import os
+import shutil
 
 from conftest import run
 
@@ -37,10 +38,26 @@ def test_unknown_method_and_missing_file(reid_nb_cmd):
     assert res.returncode == 2 and "/no/such/file.json" in res.stderr
 
 
-def test_demo_runs_and_says_where(reid_nb_cmd, root, tmp_path):
-    res = run([reid_nb_cmd, "demo"], cwd=root, env={**os.environ, "REID_NB_HOME": str(tmp_path)})
-    assert res.returncode == 0, res.stderr
-    assert "device cpu" in res.stdout or "device cuda" in res.stdout
-    assert f"SynthPeds is in {tmp_path / 'data' / 'synthpeds'}" in res.stdout
-    assert str(tmp_path / "figures") in res.stdout
-    assert (tmp_path / "data" / "synthpeds" / "bounding_box_train").is_dir()
+def test_sweep_runs_papermill_reports_failures_and_skips_finished(reid_nb_cmd, root, tmp_path):
+    home = tmp_path / "home"  # a project folder of its own: runs, figures and data land there
+    (home / "nbs" / "experiments").mkdir(parents=True)
+    shutil.copy(root / "nbs" / "experiments" / "run.ipynb", home / "nbs" / "experiments")
+    env = {**os.environ, "REID_NB_HOME": str(home)}
+    sp = home / "data" / "sp"
+    assert run([reid_nb_cmd, "generate-synth", "--ids", "16", "--cams", "2", "--out", str(sp), "--workers", "1"],
+               env=env).returncode == 0
+    spec = tmp_path / "cli_sweep.yaml"
+    spec.write_text("name: cli_sweep\ntitle: CLI sweep\nmethod: bot\nruns:\n  hard: {}\n"
+                    "  soft: {triplet_margin: 0.0}\n  broken: {backbone: nope}\npaper:\n  hard: {mAP: 85.9}\n")
+    cmd = [reid_nb_cmd, "sweep", str(spec), "--profile", "tiny", "--set", f"data_root={sp}", "--set", "epochs=1",
+           "--set", "height=64", "--set", "width=32", "--set", "lr_steps=1", "--set", "warmup_epochs=1"]
+    res = run(cmd, env=env)
+    assert res.returncode == 1, res.stderr  # one run failed, the others finished
+    assert "failed: broken" in res.stderr and "cell [" in res.stderr and "backbone 'nope' unknown" in res.stderr
+    assert "Traceback" not in res.stderr
+    table = (home / "figures" / "cli_sweep.md").read_text()
+    assert all(f"| {r} " in table for r in ("hard", "soft", "broken")) and "85.90" in table
+    assert (home / "figures" / "cli_sweep.csv").is_file() and (home / "figures" / "cli_sweep.png").is_file()
+    assert len(list((home / "runs" / "sweeps").glob("bot-*/run.ipynb"))) == 3  # the executed notebooks
+    again = run(cmd, env=env)
+    assert again.returncode == 1 and again.stdout.count("skipped") == 2, again.stdout
