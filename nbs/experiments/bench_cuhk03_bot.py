@@ -6,7 +6,7 @@ Evaluates the ImageNet-pretrained EfficientNet-Lite0 (weights shipped by the PyP
 evaluates query vs bounding_box_test with the standard protocol. The data are read in place and never
 copied. Input is 128x64 (half the paper's 256x128) so that a CPU run takes minutes per epoch, not hours.
 
-    python nbs/experiments/bench_cuhk03_bot.py                    # about 30 minutes on 2 cores
+    python nbs/experiments/bench_cuhk03_bot.py                    # about 40 minutes on 2 cores (16 epochs)
     python nbs/experiments/bench_cuhk03_bot.py --epochs 4 --height 256 --width 128
 Results: figures/bench_cuhk03_bot.json and figures/bench_cuhk03_bot.md (numbers only, no images).
 """
@@ -26,7 +26,7 @@ from reid_nb.engine import evaluate_run, train
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--epochs", type=int, default=16)
     ap.add_argument("--height", type=int, default=128)
     ap.add_argument("--width", type=int, default=64)
     ap.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (BoT's 3.5e-4 is tuned for 120 epochs)")
