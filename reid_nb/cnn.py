@@ -11,6 +11,7 @@ import timm
 import torch
 import torch.nn as nn
 import torchvision
+from timm.models.efficientnet import _gen_efficientnet_lite
 
 from .backbones import WeightsNotFound, find_weights, load_state
 
@@ -68,8 +69,11 @@ def build_cnn(name: str = "resnet50", preset: str = "paper", pretrained: str = "
             net.layer4[0].downsample[0].stride = (1, 1)
         trunk = nn.Sequential(*list(net.children())[:-2])
         return CNNEncoder(trunk, net.fc.in_features)
-    net = timm.create_model("tf_efficientnet_lite0", pretrained=False) if preset == "paper" else \
-        timm.create_model("tf_efficientnet_lite0", pretrained=False, channel_multiplier=0.25, depth_multiplier=0.34)
+    if preset == "paper":
+        net = timm.create_model("tf_efficientnet_lite0", pretrained=False)
+    else:  # the same generator as tf_efficientnet_lite0 (TF padding and BN eps), at a quarter of the width
+        net = _gen_efficientnet_lite("tf_efficientnet_lite0", channel_multiplier=0.25, depth_multiplier=0.34,
+                                     pretrained=False, bn_eps=1e-3, pad_type="same")
     if pretrained:
         path = efficientnet_lite0_imagenet_file() if pretrained == "imagenet" else find_weights("efficientnet_lite0", pretrained)
         net.load_state_dict(map_by_order(load_state(path), net))

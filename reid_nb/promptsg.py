@@ -12,8 +12,8 @@ import open_clip
 import torch
 import torch.nn as nn
 
-from .backbones import CLIPImageEncoder, CLIPTextEncoder, PromptTemplate, build_clip
-from .baselines import BNNeck, CLIPBaselineConfig, config_triplet
+from .backbones import TINY as CLIP_MODELS, CLIPImageEncoder, CLIPTextEncoder, PromptTemplate, build_clip
+from .baselines import BNNeck, CLIPBaselineConfig, build_image_encoder, config_triplet
 from .config import ConfigError, RunConfig, register_config
 from .engine import ReIDModel, Stage, register_model
 from .losses import cross_entropy_ls, symmetric_supcon
@@ -40,6 +40,12 @@ class PromptSGConfig(CLIPBaselineConfig):
     num_self: int = 2  # Table 5: self-attention blocks after the cross-attention (0, 1, 2)
     compose_prompt: bool = True  # Table 4: train with "A photo of a S* person" (False: the simplified prompt only)
     inference_prompt: str = "simplified"  # 'simplified' (cached text) or 'composed' (S* per image)
+    # With an image encoder that is not CLIP (a CNN, DINOv2): which CLIP text tower writes the prompts, and the
+    # joint space that image and text embeddings are projected into (CLIP's own is 512-wide).
+    text_backbone: str = "ViT-B-16"
+    text_preset: str = ""  # '' = `preset`
+    text_pretrained: str = ""  # '' = random weights (frozen)
+    joint_dim: int = 512
 
 # %% ../nbs/14_promptsg.ipynb #938ddbec
 class InversionNetwork(nn.Module):
@@ -85,7 +91,7 @@ def first_token_block(blk: nn.TransformerEncoderLayer, seq: torch.Tensor) -> tor
 # %% ../nbs/14_promptsg.ipynb #4d348bf4
 @register_model("promptsg")
 class PromptSG(ReIDModel):
-    "CLIP image encoder + inversion network + frozen text encoder + interaction module."
+    "Image encoder (CLIP, or another with projections) + inversion network + frozen CLIP text encoder + interaction module."
     def __init__(self, cfg: PromptSGConfig, num_classes: int, num_cams: int):
         super().__init__()
         if cfg.inference_prompt not in ("simplified", "composed"):
@@ -93,10 +99,18 @@ class PromptSG(ReIDModel):
         if not 0 <= cfg.num_self <= 2:
             raise ConfigError(f"num_self {cfg.num_self}: the paper's variants use 0, 1 or 2 self-attention blocks")
         self.cfg = cfg
-        clip = build_clip(cfg.backbone, cfg.preset, cfg.pretrained, cfg.height, cfg.width)
-        self.image_encoder = CLIPImageEncoder(clip, num_cams if cfg.camera_embedding else 0, cfg.sie_coef)
+        if cfg.backbone in CLIP_MODELS:  # the paper: one CLIP model, image and text in its joint space
+            clip = build_clip(cfg.backbone, cfg.preset, cfg.pretrained, cfg.height, cfg.width)
+            self.image_encoder = CLIPImageEncoder(clip, num_cams if cfg.camera_embedding else 0, cfg.sie_coef)
+            dim = self.image_encoder.out_dim
+        else:  # e.g. an ImageNet CNN: a CLIP text tower beside it, both projected into a joint space
+            self.image_encoder = build_image_encoder(cfg, num_cams)
+            clip = build_clip(cfg.text_backbone, cfg.text_preset or cfg.preset, cfg.text_pretrained)
+            dim = cfg.joint_dim
         self.text_encoder = CLIPTextEncoder(clip).requires_grad_(False)
-        dim = self.image_encoder.out_dim
+        text_dim = self.text_encoder.text_projection.shape[-1]
+        self.visual_proj = nn.Linear(self.image_encoder.out_dim, dim) if self.image_encoder.out_dim != dim else None
+        self.text_proj = nn.Linear(text_dim, dim) if text_dim != dim else None
         self.composed = PromptTemplate("A photo of a X person.")
         self.register_buffer("composed_tokens", self.composed.tokens[None], persistent=False)
         self.register_buffer("simple_tokens", open_clip.get_tokenizer("ViT-B-16")(["A photo of a person."]), persistent=False)
@@ -106,28 +120,37 @@ class PromptSG(ReIDModel):
         self._simple_text: torch.Tensor | None = None
 
     def stages(self, cfg: RunConfig) -> list[Stage]:
-        new = {p: cfg.new_module_lr for p in ("inversion.", "interaction.", "neck.")}
+        new = {p: cfg.new_module_lr for p in ("inversion.", "interaction.", "neck.", "visual_proj.", "text_proj.")}
         return [Stage("train", cfg, new)]
 
+    def _joint_text(self, t: torch.Tensor) -> torch.Tensor:
+        return t if self.text_proj is None else self.text_proj(t)
+
+    def image_features(self, images: torch.Tensor, camids: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        "The image encoder's dict with the global and patch embeddings in the joint space."
+        o = self.image_encoder(images, camids)
+        if self.visual_proj is None: return o
+        return {**o, "global": self.visual_proj(o["global"]), "patches": self.visual_proj(o["patches"])}
+
     def simplified_text(self) -> torch.Tensor:
-        "Text embedding of 'A photo of a person.', computed once (the text encoder is frozen) and cached."
+        "Text embedding of 'A photo of a person.'; the frozen text encoder runs once, its output is cached."
         if self._simple_text is None or self._simple_text.device != self.simple_tokens.device:
             with torch.no_grad():
                 self._simple_text = self.text_encoder(self.simple_tokens).float()
-        return self._simple_text
+        return self._joint_text(self._simple_text)
 
     def composed_text(self, v: torch.Tensor) -> torch.Tensor:
         "Text embeddings of 'A photo of a S* person.' with S* inverted from each image embedding `v`."
         s = self.inversion(v)
-        return self.text_encoder(self.composed_tokens.expand(len(v), -1), s[:, None], self.composed.positions,
-                                 self.composed.length)
+        return self._joint_text(self.text_encoder(self.composed_tokens.expand(len(v), -1), s[:, None],
+                                                  self.composed.positions, self.composed.length))
 
     def _guided(self, text: torch.Tensor, o: dict, need_weights: bool = True) -> tuple[list[torch.Tensor], torch.Tensor | None]:
         if self.interaction is None: return [o["global"]], None
         return self.interaction(text.to(o["patches"].dtype), o["patches"], need_weights)
 
     def forward(self, batch: dict) -> dict:
-        o = self.image_encoder(batch["image"], batch["camid"])
+        o = self.image_features(batch["image"], batch["camid"])
         v = o["global"]
         t = self.composed_text(v) if self.cfg.compose_prompt else self.simplified_text().expand(len(v), -1)
         states, attn = self._guided(t, o)
@@ -147,7 +170,7 @@ class PromptSG(ReIDModel):
     def guided_features(self, images: torch.Tensor, camids: torch.Tensor | None, prompt: str | None = None,
                         need_weights: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
         "Final representation and cross-attention map with the inference prompt ('simplified' or 'composed')."
-        o = self.image_encoder(images, camids)
+        o = self.image_features(images, camids)
         prompt = prompt or self.cfg.inference_prompt
         t = self.composed_text(o["global"]) if prompt == "composed" else self.simplified_text().expand(len(images), -1)
         states, attn = self._guided(t, o, need_weights)
