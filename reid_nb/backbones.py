@@ -167,10 +167,14 @@ class PromptTemplate:
         self.text = text
         self.tokens = tok([text])[0]
         ph = tok([placeholder])[0][1].item()  # the placeholder's BPE id (after the start token)
-        self.positions = (self.tokens == ph).nonzero()[:, 0]
-        self.length = int(self.tokens.argmax()) + 1  # up to the end-of-text token (the largest id)
-        if len(self.positions) == 0:
+        where = (self.tokens == ph).nonzero()[:, 0].tolist()
+        if not where:
             raise ValueError(f"template {text!r} has no placeholder {placeholder!r}")
+        if where != list(range(where[0], where[-1] + 1)):
+            raise ValueError(f"template {text!r}: write the placeholders {placeholder!r} next to each other")
+        # a slice, not an index tensor: filling it on a GPU needs no host-to-device copy (which would sync)
+        self.span = slice(where[0], where[-1] + 1)
+        self.length = int(self.tokens.argmax()) + 1  # up to the end-of-text token (the largest id)
 
 class CLIPTextEncoder(nn.Module):
     "CLIP's text tower over token embeddings in which placeholder positions are replaced by given vectors."
@@ -180,9 +184,9 @@ class CLIPTextEncoder(nn.Module):
         self.transformer, self.ln_final, self.text_projection = clip.transformer, clip.ln_final, clip.text_projection
         self.register_buffer("attn_mask", clip.attn_mask, persistent=False)
 
-    def forward(self, tokens: torch.Tensor, ctx: torch.Tensor | None = None, positions: torch.Tensor | None = None,
+    def forward(self, tokens: torch.Tensor, ctx: torch.Tensor | None = None, span: slice | None = None,
                 length: int | None = None) -> torch.Tensor:
-        "Text embeddings of `tokens` (B, L); `ctx` (B, n, W) replaces the embeddings at `positions` (n,)."
+        "Text embeddings of `tokens` (B, L); `ctx` (B, n, W) replaces the embeddings at the positions `span`."
         eot = tokens.argmax(-1)  # end-of-text token (the largest id)
         # causal attention: nothing after the last end-of-text changes it. A template's `length` saves a device sync.
         n = length or int(eot.max()) + 1
@@ -190,8 +194,8 @@ class CLIPTextEncoder(nn.Module):
         x = self.token_embedding(tokens)
         if ctx is not None:
             x = x.clone()
-            x[:, positions] = ctx.to(x.dtype)
+            x[:, span] = ctx.to(x.dtype)
         x = x + self.positional_embedding[:n].to(x.dtype)
         x = self.ln_final(self.transformer(x, attn_mask=self.attn_mask[:n, :n]))
-        x = x[torch.arange(len(x)), eot]
+        x = x[torch.arange(len(x), device=x.device), eot]
         return x @ self.text_projection if not isinstance(self.text_projection, nn.Linear) else self.text_projection(x)

@@ -185,7 +185,7 @@ class CLIPReID(CLIPBaseline):
 
     def text_features(self, pids: torch.Tensor) -> torch.Tensor:
         "Text features of the identity prompts of `pids`."
-        return self.text_encoder(self.tokens.expand(len(pids), -1), self.prompts[pids], self.template.positions,
+        return self.text_encoder(self.tokens.expand(len(pids), -1), self.prompts[pids], self.template.span,
                                  self.template.length)
 
     def _train_image_features(self, ctx: RunContext) -> tuple[torch.Tensor, torch.Tensor]:

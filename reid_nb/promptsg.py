@@ -6,11 +6,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import open_clip
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.utils.flop_counter import FlopCounterMode
 
 from .backbones import TINY as CLIP_MODELS, CLIPImageEncoder, CLIPTextEncoder, PromptTemplate, build_clip
 from .baselines import BNNeck, CLIPBaselineConfig, build_image_encoder, config_triplet
@@ -19,7 +23,8 @@ from .engine import ReIDModel, Stage, register_model
 from .losses import cross_entropy_ls, symmetric_supcon
 
 # %% auto #0
-__all__ = ['PromptSGConfig', 'InversionNetwork', 'InteractionModule', 'first_token_block', 'PromptSG', 'relative_throughput']
+__all__ = ['PromptSGConfig', 'InversionNetwork', 'single_query_attention', 'InteractionModule', 'first_token_block', 'PromptSG',
+           'relative_throughput', 'relative_flops']
 
 # %% ../nbs/14_promptsg.ipynb #85d2abdc
 @register_config("promptsg")
@@ -59,6 +64,22 @@ class InversionNetwork(nn.Module):
     def forward(self, v: torch.Tensor) -> torch.Tensor:
         return self.bn(self.mlp(v))
 
+def single_query_attention(attn: nn.MultiheadAttention, q: torch.Tensor, kv: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    "`attn(q[:, None], kv, kv)` for one query per sample (B, D) over `kv` (B, N, D): output (B, D), weights (B, N)."
+    if attn.in_proj_weight is None or attn.in_proj_bias is None or attn.bias_k is not None or attn.dropout:
+        raise ValueError("single_query_attention takes nn.MultiheadAttention(d, heads) as built by default: "
+                         "bias=True, kdim = vdim = d, no add_bias_kv, dropout=0")
+    b, _, d = kv.shape
+    h = attn.num_heads
+    wq, wk, wv = attn.in_proj_weight.view(3, h, d // h, d).unbind(0)
+    bq, _, bv = attn.in_proj_bias.chunk(3)  # the key bias adds one constant to a query's scores: softmax drops it
+    qh = F.linear(q, wq.reshape(d, d), bq).view(b, h, d // h) * (d // h) ** -0.5
+    u = torch.einsum("bhe,hed->bhd", qh, wk)  # each head's query mapped back through its key projection
+    p = torch.softmax(torch.einsum("bhd,bnd->bhn", u, kv).float(), -1).to(kv.dtype)
+    z = torch.einsum("bhn,bnd->bhd", p, kv)  # attention-weighted inputs, projected once per head below
+    o = torch.einsum("bhd,hed->bhe", z, wv).reshape(b, d) + bv
+    return attn.out_proj(o), p.mean(1)
+
 class InteractionModule(nn.Module):
     "Cross-attention (text query over patches), then self-attention blocks over [that token; patches]."
     def __init__(self, dim: int, num_self: int = 2, heads: int | None = None):
@@ -69,23 +90,22 @@ class InteractionModule(nn.Module):
         self.blocks = nn.ModuleList(nn.TransformerEncoderLayer(dim, heads, 4 * dim, dropout=0.0, activation="gelu",
                                                                batch_first=True, norm_first=True) for _ in range(num_self))
 
-    def forward(self, text: torch.Tensor, patches: torch.Tensor,
-                need_weights: bool = True) -> tuple[list[torch.Tensor], torch.Tensor | None]:
-        "The first token after every layer (last = final representation) and the cross-attention over patches."
-        kv = self.ln_kv(patches)
-        a, attn = self.cross(self.ln_q(text[:, None]), kv, kv, need_weights=need_weights, average_attn_weights=True)
-        x = text[:, None] + a
-        states = [x[:, 0]]
-        seq = torch.cat([x, patches], 1)
-        for i, blk in enumerate(self.blocks):
-            seq = blk(seq) if i + 1 < len(self.blocks) else first_token_block(blk, seq)
+    def forward(self, text: torch.Tensor, patches: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+        "The text token after every layer (last = final representation) and the cross-attention over patches (B, N)."
+        a, attn = single_query_attention(self.cross, self.ln_q(text), self.ln_kv(patches))
+        x = text + a
+        states = [x]
+        if not self.blocks: return states, attn
+        seq = torch.cat([x[:, None], patches], 1)
+        for blk in self.blocks[:-1]:
+            seq = blk(seq)
             states.append(seq[:, 0])
-        return states, attn[:, 0] if need_weights else None
+        return states + [first_token_block(self.blocks[-1], seq)], attn
 
 def first_token_block(blk: nn.TransformerEncoderLayer, seq: torch.Tensor) -> torch.Tensor:
-    "`blk(seq)[:, :1]` (pre-norm block, no dropout) computed for the first position only."
+    "`blk(seq)[:, 0]` (pre-norm block, no dropout) computed for the first position only."
     h = blk.norm1(seq)
-    x = seq[:, :1] + blk.self_attn(h[:, :1], h, h, need_weights=False)[0]
+    x = seq[:, 0] + single_query_attention(blk.self_attn, h[:, 0], h)[0]
     return x + blk.linear2(blk.activation(blk.linear1(blk.norm2(x))))
 
 # %% ../nbs/14_promptsg.ipynb #4d348bf4
@@ -135,7 +155,7 @@ class PromptSG(ReIDModel):
     def simplified_text(self) -> torch.Tensor:
         "Text embedding of 'A photo of a person.'; the frozen text encoder runs once, its output is cached."
         if self._simple_text is None or self._simple_text.device != self.simple_tokens.device:
-            with torch.no_grad():
+            with torch.inference_mode(False), torch.no_grad():  # a plain tensor, usable in training after inference mode
                 self._simple_text = self.text_encoder(self.simple_tokens).float()
         return self._joint_text(self._simple_text)
 
@@ -143,11 +163,11 @@ class PromptSG(ReIDModel):
         "Text embeddings of 'A photo of a S* person.' with S* inverted from each image embedding `v`."
         s = self.inversion(v)
         return self._joint_text(self.text_encoder(self.composed_tokens.expand(len(v), -1), s[:, None],
-                                                  self.composed.positions, self.composed.length))
+                                                  self.composed.span, self.composed.length))
 
-    def _guided(self, text: torch.Tensor, o: dict, need_weights: bool = True) -> tuple[list[torch.Tensor], torch.Tensor | None]:
+    def _guided(self, text: torch.Tensor, o: dict) -> tuple[list[torch.Tensor], torch.Tensor | None]:
         if self.interaction is None: return [o["global"]], None
-        return self.interaction(text.to(o["patches"].dtype), o["patches"], need_weights)
+        return self.interaction(text.to(o["patches"].dtype), o["patches"])
 
     def forward(self, batch: dict) -> dict:
         o = self.image_features(batch["image"], batch["camid"])
@@ -167,27 +187,31 @@ class PromptSG(ReIDModel):
                                                                   i2t=c.use_i2t_sup, t2i=c.use_t2i_sup)
         return losses
 
-    def guided_features(self, images: torch.Tensor, camids: torch.Tensor | None, prompt: str | None = None,
-                        need_weights: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def guided_features(self, images: torch.Tensor, camids: torch.Tensor | None,
+                        prompt: str | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         "Final representation and cross-attention map with the inference prompt ('simplified' or 'composed')."
         o = self.image_features(images, camids)
         prompt = prompt or self.cfg.inference_prompt
         t = self.composed_text(o["global"]) if prompt == "composed" else self.simplified_text().expand(len(images), -1)
-        states, attn = self._guided(t, o, need_weights)
+        states, attn = self._guided(t, o)
         return states[-1], attn
 
     def encode(self, images: torch.Tensor, camids: torch.Tensor) -> torch.Tensor:
-        return self.guided_features(images, camids, need_weights=False)[0]
+        return self.guided_features(images, camids)[0]
 
 # %% ../nbs/14_promptsg.ipynb #21ae01e1
+def _inference_runs(model: PromptSG, images: torch.Tensor) -> dict[str, Callable[[], torch.Tensor]]:
+    "The bare image encoder and the model with each inference prompt, as calls on `images`."
+    camids = torch.zeros(len(images), dtype=torch.long, device=images.device)
+    return {"bare encoder": lambda: model.image_encoder(images, camids)["global"],
+            "simplified": lambda: model.guided_features(images, camids, "simplified")[0],
+            "composed": lambda: model.guided_features(images, camids, "composed")[0]}
+
 @torch.no_grad()
 def relative_throughput(model: PromptSG, images: torch.Tensor, repeats: int = 3, warmup: int = 2) -> dict[str, float]:
     "Images/s of the bare image encoder and of `model` with each inference prompt, and their ratio to the bare one."
     model.eval()
-    camids = torch.zeros(len(images), dtype=torch.long, device=images.device)
-    runs = {"bare encoder": lambda: model.image_encoder(images, camids)["global"],
-            "simplified": lambda: model.guided_features(images, camids, "simplified", need_weights=False)[0],
-            "composed": lambda: model.guided_features(images, camids, "composed", need_weights=False)[0]}
+    runs = _inference_runs(model, images)
     for fn in runs.values():
         for _ in range(warmup): fn()  # (also computes the cached simplified text)
     times = {name: [] for name in runs}
@@ -200,3 +224,15 @@ def relative_throughput(model: PromptSG, images: torch.Tensor, repeats: int = 3,
     best = {name: len(images) / min(ts) for name, ts in times.items()}
     return {**{f"{k} img/s": v for k, v in best.items()},
             **{f"{k} x": v / best["bare encoder"] for k, v in best.items() if k != "bare encoder"}}
+
+def relative_flops(model: PromptSG, images: torch.Tensor) -> dict[str, float]:
+    "FLOPs of the bare image encoder over those of `model` with each inference prompt: the throughput ratio where compute is the limit."
+    model.eval()
+    with torch.no_grad(): model.simplified_text()  # cached once, as at inference
+    flops = {}
+    # Gradients on, attention unfused: PyTorch's fused inference kernels for attention blocks are invisible to the counter.
+    with torch.enable_grad(), sdpa_kernel(SDPBackend.MATH):
+        for name, fn in _inference_runs(model, images).items():
+            with FlopCounterMode(display=False) as counter: fn()
+            flops[name] = counter.get_total_flops()
+    return {f"{k} flops x": flops["bare encoder"] / v for k, v in flops.items() if k != "bare encoder"}

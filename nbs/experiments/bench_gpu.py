@@ -20,7 +20,7 @@ import torch
 
 from reid_nb.config import get_paths, make_config, write_json
 from reid_nb.engine import build_model, train
-from reid_nb.promptsg import relative_throughput
+from reid_nb.promptsg import relative_flops, relative_throughput
 from reid_nb.synthpeds import SynthPedsConfig, generate_synthpeds
 
 METHODS = {"clip_baseline": {}, "clipreid": {"stage1_epochs": 1}, "promptsg": {}}
@@ -76,15 +76,18 @@ def main() -> int:
         cfg = make_config("promptsg", **common, **switch)
         model = build_model(cfg, num_classes=500, num_cams=4).to(device)
         with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=args.precision != "fp32"):
-            out["inference"][name] = {k: round(v, 3) for k, v in relative_throughput(model, images, repeats=20).items()}
+            measured = relative_throughput(model, images, repeats=20)
+        out["inference"][name] = {k: round(v, 3) for k, v in {**measured, **relative_flops(model, images[:2])}.items()}
         del model
     name = f"bench_gpu_{args.backbone}_{args.preset}"
     write_json(paths.figures / f"{name}.json", out)
     md = [f"Training at {h}x{w}, batch 16x4, {args.precision}, {args.backbone} ({args.preset}), on {out['device']}:", "",
           "| method | stage | steps | images/s | s per epoch | peak GPU memory (GiB) |", "|---|---|---|---|---|---|", *rows, "",
           "PromptSG inference throughput relative to the bare visual encoder (batch 128, same process):", "",
-          "| interaction module | bare encoder img/s | simplified prompt | composed prompt |", "|---|---|---|---|"]
-    md += [f"| {n} | {r['bare encoder img/s']:.0f} | {r['simplified x']:.2f}x | {r['composed x']:.2f}x |"
+          "| interaction module | bare encoder img/s | simplified prompt | composed prompt | by FLOPs (simplified / composed) |",
+          "|---|---|---|---|---|"]
+    md += [f"| {n} | {r['bare encoder img/s']:.0f} | {r['simplified x']:.2f}x | {r['composed x']:.2f}x "
+           f"| {r['simplified flops x']:.3f}x / {r['composed flops x']:.3f}x |"
            for n, r in out["inference"].items()]
     (paths.figures / f"{name}.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
