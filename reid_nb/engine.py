@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import shutil
 import subprocess
 import time
@@ -214,17 +215,21 @@ def train_epoch(wrapped: nn.Module, model: ReIDModel, optimizer, stage: Stage, e
             with acc.autocast():
                 losses = model.loss(wrapped(batch), batch)
             total = sum(losses.values())
-            if not torch.isfinite(total):
-                raise FloatingPointError(f"loss became {total.item()} at {stage.name} epoch {epoch + 1} batch {i + 1} "
-                                         f"({', '.join(f'{k}={v.item():.4g}' for k, v in losses.items())}); "
-                                         f"lower lr or use precision='fp32'")
             acc.backward(total / min(accum, n - group_start))
         if sync:
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
-        for k, v in {"loss": total, **losses}.items(): sums[k] = sums.get(k, 0.0) + v.item()
+        # The loss values reach the host once per batch, after the step: the host queues a whole step without
+        # waiting for the device. A non-finite loss stops the run in this batch (the weights in memory are then
+        # spoilt, the checkpoint on disk is not).
+        values = dict(zip(["loss", *losses], torch.stack([v.detach().float() for v in (total, *losses.values())]).tolist()))
+        if not all(map(math.isfinite, values.values())):
+            named = ", ".join(f"{k}={v:.4g}" for k, v in values.items() if k != "loss")
+            raise FloatingPointError(f"loss became {values['loss']} at {stage.name} epoch {epoch + 1} batch {i + 1} "
+                                     f"({named}); lower lr or use precision='fp32' (the run resumes from its last checkpoint)")
+        for k, v in values.items(): sums[k] = sums.get(k, 0.0) + v
         images += len(batch.get("pid", ()))
-        bar.set_postfix(loss=f"{total.item():.3f}", lr=f"{optimizer.param_groups[0]['lr']:.2e}")
+        bar.set_postfix(loss=f"{values['loss']:.3f}", lr=f"{optimizer.param_groups[0]['lr']:.2e}")
     secs = time.perf_counter() - t
     rec = {**{k: v / max(n, 1) for k, v in sums.items()}, "images": images, "train_s": round(secs, 3)}
     if cuda: rec["peak_mem_gib"] = round(torch.cuda.max_memory_allocated(acc.device) / 2**30, 2)
