@@ -228,7 +228,7 @@ def relative_throughput(model: PromptSG, images: torch.Tensor, repeats: int = 3,
 def relative_flops(model: PromptSG, images: torch.Tensor) -> dict[str, float]:
     "FLOPs of the bare image encoder over those of `model` with each inference prompt: the throughput ratio where compute is the limit."
     model.eval()
-    with torch.no_grad(): model.simplified_text()  # cached once, as at inference
+    model.simplified_text()  # cached once (without gradients), as at inference
     flops = {}
     # Gradients on, attention unfused: PyTorch's fused inference kernels for attention blocks are invisible to the counter.
     with torch.enable_grad(), sdpa_kernel(SDPBackend.MATH):
