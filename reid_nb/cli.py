@@ -13,7 +13,7 @@ from pathlib import Path
 from .checkpoint import CheckpointError
 from .config import (ConfigError, RunConfig, config_to_dict, get_paths, load_config, make_config,
                             select_device, select_precision)
-from .data import DatasetError
+from .data.formats import DatasetError
 from .metrics import EvaluationError
 
 # %% auto #0
@@ -45,8 +45,8 @@ def _cmd_config(args) -> int:
     return 0
 
 def _cmd_generate_synth(args) -> int:
-    from reid_nb.synthpeds import SynthPedsConfig, generate_synthpeds
-    from reid_nb.data import load_dataset
+    from reid_nb.data.synthpeds import SynthPedsConfig, generate_synthpeds
+    from reid_nb.data.formats import load_dataset
     defaults = SynthPedsConfig()
     try:
         cfg = SynthPedsConfig(num_ids=args.ids or defaults.num_ids, num_cams=args.cams or defaults.num_cams,
@@ -83,7 +83,7 @@ def _cmd_sweep(args) -> int:
 
 def _cmd_demo(args) -> int:
     import shutil, time
-    from reid_nb.synthpeds import generate_synthpeds
+    from reid_nb.data.synthpeds import generate_synthpeds
     from reid_nb.sweep import DEMO_SPECS, load_sweep, run_folder_for, run_parameters, spec_path
     t, paths = time.perf_counter(), get_paths()
     print("reid_nb main job: SynthPeds, then the baseline and PromptSG sweeps at the tiny preset (CPU, papermill)")

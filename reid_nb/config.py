@@ -9,20 +9,23 @@ import difflib
 import importlib
 import json
 import os
+import pkgutil
 import random
+import sys
 import typing
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['METHODS', 'METHOD_MODULES', 'PRECISIONS', 'RunConfig', 'register_config', 'ConfigError', 'config_fields',
-           'config_class', 'make_config', 'config_to_dict', 'write_json', 'save_config', 'load_config',
-           'seed_everything', 'select_device', 'select_precision', 'autocast', 'Paths', 'project_root', 'get_paths']
+__all__ = ['METHODS', 'METHODS_PACKAGE', 'PRECISIONS', 'RunConfig', 'Method', 'register_method', 'discover_methods',
+           'ConfigError', 'config_fields', 'get_method', 'config_class', 'make_config', 'config_to_dict', 'write_json',
+           'save_config', 'load_config', 'seed_everything', 'select_device', 'select_precision', 'autocast', 'Paths',
+           'project_root', 'get_paths']
 
 # %% ../nbs/00_config.ipynb #6eed90c7
 @dataclass
@@ -78,18 +81,35 @@ class RunConfig:
     resume: bool = True  # continue from the last checkpoint in run_dir if there is one
 
 # %% ../nbs/00_config.ipynb #6c0846ef
-METHODS: dict[str, type[RunConfig]] = {}
-METHOD_MODULES = {"bot": "reid_nb.baselines", "clip_baseline": "reid_nb.baselines", "clipreid": "reid_nb.baselines",
-                  "promptsg": "reid_nb.promptsg"}
+@dataclass(frozen=True)
+class Method:
+    "A registered method: its key, its config class (the paper's defaults) and its model builder."
+    name: str
+    config: type[RunConfig]
+    build: Callable[..., Any]  # build(cfg, num_classes, num_cams) -> model
 
-def register_config(name: str):
-    "Class decorator: register a `RunConfig` subclass as the config of method `name`."
-    def deco(cls: type[RunConfig]) -> type[RunConfig]:
-        if not (isinstance(cls, type) and issubclass(cls, RunConfig)):
-            raise TypeError(f"{cls!r} must subclass RunConfig to be registered as method {name!r}")
-        METHODS[name] = cls
-        return cls
+METHODS: dict[str, Method] = {}
+METHODS_PACKAGE = "reid_nb.methods"  # each module in this package registers its methods when imported
+_IMPORT_ERRORS: dict[str, str] = {}
+
+def register_method(name: str, config: type[RunConfig]):
+    "Decorator of a model class or builder `build(cfg, num_classes, num_cams)`: register it with `config` as method `name`."
+    if not (isinstance(config, type) and issubclass(config, RunConfig)):
+        raise TypeError(f"{config!r} must subclass RunConfig to be registered as method {name!r}")
+    def deco(build):
+        METHODS[name] = Method(name, config, build)
+        return build
     return deco
+
+def discover_methods() -> dict[str, Method]:
+    "Import every module of `reid_nb.methods` not imported yet, so that each registers its methods; the registry."
+    pkg = importlib.import_module(METHODS_PACKAGE)
+    for info in pkgutil.iter_modules(pkg.__path__):
+        name = f"{METHODS_PACKAGE}.{info.name}"
+        if name in sys.modules or name in _IMPORT_ERRORS: continue
+        try: importlib.import_module(name)
+        except ImportError as e: _IMPORT_ERRORS[name] = f"{e.__class__.__name__}: {e}"
+    return METHODS
 
 # %% ../nbs/00_config.ipynb #52631e41
 class ConfigError(ValueError):
@@ -131,13 +151,17 @@ def config_fields(method: str = "bot") -> dict[str, Any]:
     hints = typing.get_type_hints(cls)
     return {f.name: hints[f.name] for f in fields(cls)}
 
-def config_class(method: str) -> type[RunConfig]:
-    "The registered config class of `method`, with a clear error for unknown methods."
-    if method not in METHODS and method in METHOD_MODULES:
-        importlib.import_module(METHOD_MODULES[method])
+def get_method(method: str) -> Method:
+    "The registered `Method` called `method`, discovering the method modules first; a clear error for unknown ones."
+    if method not in METHODS: discover_methods()
     if method not in METHODS:
-        raise ConfigError(f"unknown method {method!r}; registered methods: {', '.join(sorted({*METHODS, *METHOD_MODULES}))}")
+        failed = "".join(f"; {m} could not be imported ({e})" for m, e in _IMPORT_ERRORS.items())
+        raise ConfigError(f"unknown method {method!r}; registered methods: {', '.join(sorted(METHODS))}{failed}")
     return METHODS[method]
+
+def config_class(method: str) -> type[RunConfig]:
+    "The config class (paper defaults) of the registered method `method`."
+    return get_method(method).config
 
 def make_config(method: str = "bot", **overrides) -> RunConfig:
     "The paper-default config of `method` with flat `overrides` applied, type-checked and coerced."

@@ -4,8 +4,8 @@ import json
 import pytest
 
 from reid_nb.config import make_config
-from reid_nb.data import load_dataset, shared_data_dir
-from reid_nb.sampling import make_loaders
+from reid_nb.data.formats import load_dataset, shared_data_dir
+from reid_nb.data.sampling import make_loaders
 
 from conftest import run
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from reid_nb.synthpeds import SynthPedsConfig, generate_synthpeds
+from reid_nb.data.synthpeds import SynthPedsConfig, generate_synthpeds
 
 from conftest import run
 

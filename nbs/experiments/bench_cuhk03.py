@@ -27,7 +27,7 @@ import sys
 import torch
 
 from reid_nb.config import get_paths, make_config, write_json
-from reid_nb.data import shared_data_dir
+from reid_nb.data.formats import shared_data_dir
 from reid_nb.engine import evaluate_run, train
 
 NAMES = {"bot": "BoT", "promptsg": "PromptSG (tiny random CLIP text tower)"}

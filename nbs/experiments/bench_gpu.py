@@ -20,8 +20,8 @@ import torch
 
 from reid_nb.config import get_paths, make_config, write_json
 from reid_nb.engine import build_model, train
-from reid_nb.promptsg import relative_flops, relative_throughput
-from reid_nb.synthpeds import SynthPedsConfig, generate_synthpeds
+from reid_nb.methods.promptsg import relative_flops, relative_throughput
+from reid_nb.data.synthpeds import SynthPedsConfig, generate_synthpeds
 
 METHODS = {"clip_baseline": {}, "clipreid": {"stage1_epochs": 1}, "promptsg": {}}
 VARIANTS = {"no interaction": dict(use_interaction=False), "+1 cross": dict(num_self=0),
