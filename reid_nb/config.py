@@ -101,11 +101,11 @@ def register_method(name: str, config: type[RunConfig]):
         return build
     return deco
 
-def discover_methods() -> dict[str, Method]:
-    "Import every module of `reid_nb.methods` not imported yet, so that each registers its methods; the registry."
-    pkg = importlib.import_module(METHODS_PACKAGE)
+def discover_methods(package: str = METHODS_PACKAGE) -> dict[str, Method]:
+    "Import every module of `package` not imported yet, so that each registers its methods; the registry."
+    pkg = importlib.import_module(package)
     for info in pkgutil.iter_modules(pkg.__path__):
-        name = f"{METHODS_PACKAGE}.{info.name}"
+        name = f"{package}.{info.name}"
         if name in sys.modules or name in _IMPORT_ERRORS: continue
         try: importlib.import_module(name)
         except ImportError as e: _IMPORT_ERRORS[name] = f"{e.__class__.__name__}: {e}"
