@@ -18,8 +18,8 @@ import yaml
 from docutils.nodes import make_id
 
 # %% auto #0
-__all__ = ['nbdev_settings', 'sphinx_notebook', 'process_notebooks', 'sphinx_source', 'build_site', 'notebook_markdown',
-           'render_readme', 'write_readme']
+__all__ = ['GROUPS', 'nbdev_settings', 'sphinx_notebook', 'mathjax_file', 'process_notebooks', 'sphinx_source', 'build_site',
+           'notebook_markdown', 'render_readme', 'write_readme']
 
 # %% ../nbs/91_docs.ipynb #190b1af7
 def nbdev_settings(root: Path) -> dict[str, str]:
@@ -55,6 +55,10 @@ def _relink(text: str, site_url: str) -> str:
                       repl, text)
     return _ATTRS.sub("", text)
 
+def _escape_emphasis(text: str) -> str:
+    "Plain text for inside `*...*`: a literal `*` or `_` (as in 'S*') must not end the emphasis."
+    return re.sub(r"([*_])", r"\\\1", text)
+
 def sphinx_notebook(nb: dict, site_url: str) -> dict:
     "Translate an nbdev-processed notebook (Quarto flavoured) into one MyST-NB renders the same way."
     cells = []
@@ -63,7 +67,7 @@ def sphinx_notebook(nb: dict, site_url: str) -> dict:
         if cell["cell_type"] == "raw" and src.lstrip().startswith("---"):
             meta = _parse_front_matter(src)
             head = f"# {meta.get('title', 'Untitled')}"
-            if meta.get("description"): head += f"\n\n*{meta['description']}*"
+            if meta.get("description"): head += f"\n\n*{_escape_emphasis(meta['description'])}*"
             cells.append({"cell_type": "markdown", "metadata": {}, "source": head})
             continue
         if cell["cell_type"] == "markdown":
@@ -102,8 +106,27 @@ nb_merge_streams = True
 myst_enable_extensions = ["dollarmath", "colon_fence"]
 suppress_warnings = ["myst.header", "misc.highlighting_failure", "myst.xref_missing"]
 exclude_patterns = ["_build"]
-html_static_path = []
+html_static_path = ["_static"]
+mathjax_path = "mathjax/tex-svg.js"  # served from the site: no network at view time
 '''
+
+GROUPS = {0: "Configuration", 1: "Data", 2: "Evaluation and training pieces", 3: "Models", 4: "Engine, figures, sweeps",
+          5: "Methods", 9: "Tools"}  # by the tens digit of a notebook's number
+
+def mathjax_file() -> Path:
+    "MathJax 3's single-file TeX-to-SVG build, as shipped by the `sphinx-mathjax-offline` package."
+    from importlib.metadata import PackageNotFoundError, distribution
+    try:
+        f = Path(distribution("sphinx-mathjax-offline").locate_file("sphinx-mathjax-offline/static/mathjax/tex-svg.js"))
+    except PackageNotFoundError:
+        f = None
+    if f is None or not f.is_file():
+        raise FileNotFoundError("MathJax for the docs site is missing: pip install sphinx-mathjax-offline "
+                                "(a dev requirement of reid_nb: pip install -e '.[dev]')")
+    return f
+
+def _toctree(caption: str, pages: list[str]) -> str:
+    return f"```{{toctree}}\n:hidden:\n:maxdepth: 1\n:caption: {caption}\n\n" + "\n".join(pages) + "\n```"
 
 def _site_url(settings: dict[str, str]) -> str:
     "The hosted site's base URL from settings.ini (links to it are made relative)."
@@ -131,23 +154,26 @@ def sphinx_source(proc: Path, src: Path, settings: dict[str, str]) -> list[str]:
     site_url = _site_url(settings)
     if src.exists(): shutil.rmtree(src)
     src.mkdir(parents=True)
-    pages = []
+    groups: dict[str, list[str]] = {}
     for f in sorted(proc.glob("*.ipynb")):
         nb = json.loads(f.read_text(encoding="utf-8"))
         name = Path(_front_matter(nb).get("output-file", f.stem + ".html")).stem
         nb = sphinx_notebook(nb, site_url)
         (src / f"{name}.ipynb").write_text(json.dumps(nb, indent=1), encoding="utf-8")
-        if name != "index": pages.append(name)
+        if name == "index": continue
+        num = re.match(r"(\d+)_", f.name)
+        groups.setdefault(GROUPS.get(int(num.group(1)) // 10, "More") if num else "More", []).append(name)
     index = src / "index.ipynb"
     if not index.exists():
         raise FileNotFoundError(f"nbs/index.ipynb is missing: it is the landing page of the docs site")
     nb = json.loads(index.read_text(encoding="utf-8"))
-    toc = "```{toctree}\n:hidden:\n:maxdepth: 1\n\n" + "\n".join(pages) + "\n```"
-    nb["cells"].append({"cell_type": "markdown", "metadata": {}, "source": toc})
+    nb["cells"] += [{"cell_type": "markdown", "metadata": {}, "source": _toctree(k, v)} for k, v in groups.items()]
     index.write_text(json.dumps(nb, indent=1), encoding="utf-8")
     (src / "conf.py").write_text(_CONF.format(title=settings.get("title", "docs"), author=settings.get("author", ""),
                                               copyright=settings.get("copyright", "")))
-    return pages
+    (src / "_static" / "mathjax").mkdir(parents=True)
+    shutil.copy(mathjax_file(), src / "_static" / "mathjax" / "tex-svg.js")
+    return [p for v in groups.values() for p in v]
 
 def build_site(root: str | Path, out: str | Path | None = None, quiet: bool = True) -> Path:
     "Build the static HTML docs site of the project at `root` into `out` (default: settings' doc_path)."

@@ -70,6 +70,7 @@ def test_site_opens_in_headless_chromium(site, tmp_path):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = chromium
@@ -95,5 +96,21 @@ def test_site_opens_in_headless_chromium(site, tmp_path):
         assert entry.is_displayed() and "make_config" in entry.text
         browser.save_screenshot(str(tmp_path / "config.png"))
         assert len((tmp_path / "config.png").read_bytes()) > 10_000  # a rendered page, not a blank one
+
+        # Every formula is typeset, offline: no page shows TeX source in its prose, headings, tables or math blocks.
+        with_math = 0
+        for page in sorted(p.name for p in site.glob("*.html") if p.name not in ("search.html", "genindex.html")):
+            browser.get((site / page).as_uri())
+            n_math = len(browser.find_elements(By.CSS_SELECTOR, ".math"))
+            if n_math:
+                with_math += 1
+                WebDriverWait(browser, 20).until(
+                    lambda b: len(b.find_elements(By.CSS_SELECTOR, "mjx-container")) >= n_math,
+                    f"MathJax did not typeset the {n_math} formulas of {page}")
+            raw = browser.execute_script(
+                "return [...document.querySelectorAll('article p, article li, article td, article h1, article h2, "
+                "article h3, article .math')].map(e => e.innerText).filter(t => /\\\\[a-zA-Z]+|\\\\[(\\[]|\\$\\$/.test(t))")
+            assert not raw, f"{page} shows unrendered TeX: {raw[:3]}"
+        assert with_math >= 3  # the losses, transforms and baselines pages hold formulas
     finally:
         browser.quit()
