@@ -122,11 +122,14 @@ def _cmd_evaluate(args) -> int:
     if args.run_dir:
         if args.method or args.config:
             raise ConfigError("with a run folder, the method and config come from its config.json; use --set to override keys")
-        out = evaluate_run(args.run_dir, **_parse_sets(args.set))
+        out = evaluate_run(args.run_dir, target=args.target, **_parse_sets(args.set))
+    elif args.target:
+        raise ConfigError("--target evaluates a trained run on another dataset: pass the run folder")
     else:
         out = evaluate_run(cfg=config_from_args(args))
     _print_metrics(f"{out['method']} on {out['dataset']} ({out['weights']}{', re-ranked' if out['rerank'] else ''})",
                    out["metrics"])
+    if args.target: print(f"results: {Path(args.run_dir) / ('targets_eval_rerank.json' if out['rerank'] else 'targets_eval.json')}")
     return 0
 
 # %% ../nbs/90_cli.ipynb #eb818812
@@ -163,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Extract features of query and gallery and report CMC (rank-1/5/10), mAP "
                                    "and mINP, optionally with k-reciprocal re-ranking.")
     p.add_argument("run_dir", nargs="?", help="run folder holding the checkpoint and its config")
+    p.add_argument("--target", default=None, metavar="DATASET",
+                   help="evaluate the run on another dataset's query/gallery (its folder: --set data_root=...)")
     _add_config_args(p)
     p.set_defaults(func=_cmd_evaluate)
 

@@ -45,12 +45,14 @@ class RunConfig:
     flip_prob: float = 0.5  # horizontal flip
     pad: int = 10  # zero padding before a random crop back to height x width (0: no crop)
     erasing_prob: float = 0.5  # random erasing
+    erasing: str = "clipreid"  # erasing recipe: 'clipreid' (noise, 2-33% of the image) or 'bot' (mean values, 2-40%)
     norm: str = "clip"  # pixel normalisation: 'clip', 'imagenet' or 'half' (mean = std = 0.5)
     # model
     preset: str = "paper"  # 'paper' (real architecture) or 'tiny' (random-weight miniature for CPU tests)
     backbone: str = "ViT-B-16"
     pretrained: str = "openai"  # weight tag or local path; '' for random init
-    camera_embedding: bool = False  # SIE-style camera embeddings on patch tokens
+    last_stride: int = 1  # stride of a ResNet's last stage (CNNs, CLIP RN50): 1 as BoT and CLIP-ReID, 2 stock
+    camera_embedding: bool = False  # SIE camera embeddings (on the class token, as CLIP-ReID)
     sie_coef: float = 3.0  # scale of the camera embeddings (TransReID: 3.0; CLIP-ReID: 1.0)
     # optimisation
     optimizer: str = "adam"

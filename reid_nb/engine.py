@@ -26,10 +26,10 @@ import reid_nb
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .config import (ConfigError, RunConfig, config_to_dict, get_method, get_paths, load_config,
                             save_config, seed_everything, select_device, select_precision, write_json)
-from .data.formats import dataset_from_config
+from .data.formats import ReIDDataset, dataset_from_config, load_dataset
 from .metrics import evaluate_features, evaluate_rank, rerank_features
 from .optim import build_optimizer, build_scheduler
-from .data.sampling import Loaders, make_loaders, set_epoch
+from .data.sampling import Loaders, eval_loaders, make_loaders, set_epoch
 
 # %% auto #0
 __all__ = ['RUNTIME_KEYS', 'Stage', 'RunContext', 'ReIDModel', 'build_model', 'count_parameters', 'extract_features',
@@ -44,6 +44,7 @@ class Stage:
     cfg: RunConfig
     lr_by_prefix: dict[str, float] = field(default_factory=dict)
     evaluate: bool = True
+    own: tuple[str, ...] = ()  # parameter prefixes the method updates itself in `after_step`
 
 @dataclass
 class RunContext:
@@ -71,6 +72,9 @@ class ReIDModel(nn.Module):
         "The batches of `epoch` when the stage brings its own; None means the PK training loader."
         return None
 
+    def after_step(self, stage: Stage) -> None:
+        "Called after every optimiser step: the method's own updates (its `stage.own` parameters, memories)."
+
     def loss(self, outputs: dict, batch: dict) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
@@ -82,10 +86,12 @@ def build_model(cfg: RunConfig, num_classes: int, num_cams: int) -> ReIDModel:
     "The model of `cfg.method` for a training set of `num_classes` identities and `num_cams` cameras."
     return get_method(cfg.method).build(cfg, num_classes, num_cams)
 
-def count_parameters(model: nn.Module) -> dict[str, int]:
-    "Total and trainable parameter counts."
-    return {"total": sum(p.numel() for p in model.parameters()),
-            "trainable": sum(p.numel() for p in model.parameters() if p.requires_grad)}
+def count_parameters(model: nn.Module, learned: set[str] | None = None) -> dict[str, int]:
+    "Total and trainable parameter counts, and the count of the parameters named in `learned` (trained in any stage)."
+    counts = {"total": sum(p.numel() for p in model.parameters()),
+              "trainable": sum(p.numel() for p in model.parameters() if p.requires_grad)}
+    if learned is not None: counts["learned"] = sum(p.numel() for n, p in model.named_parameters() if n in learned)
+    return counts
 
 # %% ../nbs/40_engine.ipynb #5af94e26
 def _to_device(batch: dict, device: torch.device) -> dict:
@@ -207,6 +213,7 @@ def train_epoch(wrapped: nn.Module, model: ReIDModel, optimizer, stage: Stage, e
         if sync:
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
+            model.after_step(stage)
         # The loss values reach the host once per batch, after the step: the host queues a whole step without
         # waiting for the device. A non-finite loss stops the run in this batch (the weights in memory are then
         # spoilt, the checkpoint on disk is not).
@@ -258,10 +265,12 @@ def train(cfg: RunConfig, stop_after: int | None = None, progress: bool = True) 
     stages = model.stages(cfg)
     state = load_checkpoint(ckpt_path) if cfg.resume and ckpt_path.is_file() else None
     history, timings = [], {"train_s": 0.0, "eval_s": 0.0, "images": 0}
+    learned: set[str] = set()  # names of the parameters some stage trains (CLIP-ReID: prompts, then the image encoder)
     start_stage, start_epoch = 0, 0
     if state:
         model.load_state_dict(state["model"])
         history, timings = state["history"], state["timings"]
+        learned = set(state.get("learned", []))
         start_stage, start_epoch = state["stage"], state["epoch"]
         acc.print(f"resuming {root} at {stages[start_stage].name} epoch {start_epoch + 1}")
     model.to(acc.device)
@@ -273,8 +282,9 @@ def train(cfg: RunConfig, stop_after: int | None = None, progress: bool = True) 
         first = start_epoch if si == start_stage else 0
         if si < start_stage or first >= stage.cfg.epochs: continue
         model.begin_stage(stage, ctx)
+        learned |= {n for n, p in model.named_parameters() if p.requires_grad}
         wrapped = acc.prepare_model(_StageModule(model))
-        optimizer = build_optimizer(model, stage.cfg, stage.lr_by_prefix)
+        optimizer = build_optimizer(model, stage.cfg, stage.lr_by_prefix, stage.own)
         scheduler = build_scheduler(optimizer, stage.cfg)
         if state and si == start_stage and first > 0:
             optimizer.load_state_dict(state["optimizer"])
@@ -299,7 +309,9 @@ def train(cfg: RunConfig, stop_after: int | None = None, progress: bool = True) 
             if acc.is_main_process:
                 save_checkpoint(ckpt_path, {"stage": si, "epoch": epoch + 1, "model": model.state_dict(),
                                             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                                            "rng": rng_state(), "history": history, "timings": timings})
+                                            "rng": rng_state(), "history": history, "timings": timings,
+                                            "learned": sorted(learned), "num_classes": loaders.num_classes,
+                                            "num_cams": loaders.num_cams})
             acc.wait_for_everyone()
             done += 1
             if stop_after is not None and done >= stop_after:
@@ -315,7 +327,7 @@ def train(cfg: RunConfig, stop_after: int | None = None, progress: bool = True) 
         "config": config_to_dict(cfg), "history": history,
         "timings": {**timings, "images_per_s": round(timings["images"] / max(timings["train_s"], 1e-9), 2),
                     "wall_s_this_call": round(time.perf_counter() - t_start, 3)},
-        "parameters": count_parameters(model), "device": str(acc.device), "precision": acc.mixed_precision,
+        "parameters": count_parameters(model, learned), "device": str(acc.device), "precision": acc.mixed_precision,
         "num_processes": acc.num_processes, "git": git_commit(),
         "versions": {"reid_nb": reid_nb.__version__, "torch": torch.__version__},
     }
@@ -331,9 +343,21 @@ class LoadedRun:
     loaders: Loaders
     accelerator: Accelerator
     weights: str  # where the weights came from ('untrained' or the checkpoint and its epoch)
+    data: str  # the folder the evaluated query and gallery come from
 
-def load_run(run_dir: str | Path | None = None, cfg: RunConfig | None = None, **overrides) -> LoadedRun:
-    "The model saved in `run_dir` (or the untrained model of `cfg`) with its data, ready for feature extraction."
+def _target_loaders(ds: ReIDDataset, cfg: RunConfig, state: dict) -> Loaders:
+    "Query/gallery loaders of the test-only dataset `ds`, with the class and camera counts of the run's training set."
+    if "num_classes" not in state:
+        raise ConfigError("this checkpoint predates cross-dataset evaluation (it does not record its training set's "
+                          "size): evaluate it in-domain, or train it again")
+    if cfg.camera_embedding and ds.num_cams > state["num_cams"]:
+        raise ConfigError(f"the model learned camera embeddings for the {state['num_cams']} cameras of its training set; "
+                          f"{ds.name} has {ds.num_cams}: camera embeddings cannot be evaluated on another dataset")
+    return Loaders(None, *eval_loaders(ds, cfg), state["num_classes"], state["num_cams"])
+
+def load_run(run_dir: str | Path | None = None, cfg: RunConfig | None = None, target: str | None = None,
+             **overrides) -> LoadedRun:
+    "The model saved in `run_dir` (or the untrained model of `cfg`) with its data (or `target`'s test splits), ready for feature extraction."
     if run_dir is not None:
         run_dir = Path(run_dir)
         if not (run_dir / "config.json").is_file():
@@ -343,23 +367,39 @@ def load_run(run_dir: str | Path | None = None, cfg: RunConfig | None = None, **
         raise ConfigError("a run folder or a config is needed")
     elif overrides:
         cfg = dataclasses.replace(cfg, **overrides)
+    if target is not None:
+        if run_dir is None: raise ConfigError("evaluating on another dataset needs a trained run folder")
+        cfg = dataclasses.replace(cfg, dataset=target)
     acc = make_accelerator(cfg)
     seed_everything(cfg.seed)
-    loaders = make_loaders(dataset_from_config(cfg), cfg)
+    state = load_checkpoint(_checkpoint_path(run_dir)) if run_dir is not None else None
+    if target is not None:
+        ds = load_dataset(target, cfg.data_root or get_paths().data, test_only=True)
+        loaders = _target_loaders(ds, cfg, state)
+    else:
+        ds = dataset_from_config(cfg)
+        loaders = make_loaders(ds, cfg)
     model = build_model(cfg, loaders.num_classes, loaders.num_cams)
     source = "untrained"
-    if run_dir is not None:
-        ckpt = _checkpoint_path(run_dir)
-        state = load_checkpoint(ckpt)
+    if state is not None:
         model.load_state_dict(state["model"])
+        ckpt = _checkpoint_path(run_dir)
         source = f"{ckpt} ({state['history'][-1]['stage']} epoch {state['epoch']})" if state["history"] else str(ckpt)
-    return LoadedRun(cfg, model.to(acc.device).eval(), loaders, acc, source)
+    return LoadedRun(cfg, model.to(acc.device).eval(), loaders, acc, source, str(ds.root))
 
 def evaluate_run(run_dir: str | Path | None = None, cfg: RunConfig | None = None, progress: bool = True,
-                 **overrides) -> dict[str, Any]:
-    "Metrics of the model saved in `run_dir` (or of the untrained model of `cfg`), written to `run_dir`/eval.json."
-    r = load_run(run_dir, cfg, **overrides)
+                 target: str | None = None, **overrides) -> dict[str, Any]:
+    "Metrics of the model saved in `run_dir` (or of the untrained model of `cfg`) on its own test set or on `target`'s."
+    r = load_run(run_dir, cfg, target, **overrides)
     out = {"method": r.cfg.method, "dataset": r.cfg.dataset, "weights": r.weights, "rerank": r.cfg.rerank,
            "metrics": evaluate_model(r.model, r.loaders, r.cfg, r.accelerator, progress)}
-    if run_dir is not None: write_json(Path(run_dir) / ("eval_rerank.json" if r.cfg.rerank else "eval.json"), out)
+    if run_dir is None: return out
+    name = "eval_rerank.json" if r.cfg.rerank else "eval.json"
+    if target is None:
+        write_json(Path(run_dir) / name, out)
+    else:  # one file of cross-dataset results, keyed by target dataset and folder
+        out["target"] = key = f"{target}:{r.data}"
+        path = Path(run_dir) / f"targets_{name}"
+        earlier = json.loads(path.read_text()) if path.is_file() else {}
+        write_json(path, {**earlier, key: out})
     return out

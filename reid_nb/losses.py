@@ -44,30 +44,33 @@ def triplet_hard(feats: torch.Tensor, pids: torch.Tensor, margin: float | None =
 
 # %% ../nbs/21_losses.ipynb #7b0b12a9
 class CenterLoss(nn.Module):
-    "Learnable per-identity centres; returns the mean of ||f - c_y||^2 / 2."
+    "Learnable per-identity centres; returns the batch mean of ||f - c_y||^2 (BoT's code)."
     def __init__(self, num_classes: int, dim: int):
         super().__init__()
         self.centers = nn.Parameter(torch.randn(num_classes, dim))
 
     def forward(self, feats: torch.Tensor, pids: torch.Tensor) -> torch.Tensor:
-        return 0.5 * (feats.float() - self.centers[pids]).pow(2).sum(1).mean()
+        return (feats.float() - self.centers[pids]).pow(2).sum(1).mean()
 
 # %% ../nbs/21_losses.ipynb #bb80ddf7
 def supcon(anchors: torch.Tensor, contrasts: torch.Tensor, anchor_ids: torch.Tensor, contrast_ids: torch.Tensor,
-           temperature: float = 1.0) -> torch.Tensor:
+           temperature: float = 1.0, cosine: bool = False, sum_positives: bool = False) -> torch.Tensor:
     "Supervised contrastive loss from each anchor to all contrasts; positives share an identity."
-    logits = anchors.float() @ contrasts.float().T / temperature
+    a, b = anchors.float(), contrasts.float()
+    if cosine: a, b = F.normalize(a, dim=1), F.normalize(b, dim=1)
+    logits = a @ b.T / temperature
     pos = (anchor_ids[:, None] == contrast_ids[None]).float()
     if (pos.sum(1) == 0).any(): raise ValueError("every anchor needs at least one positive among the contrasts")
     logp = logits - torch.logsumexp(logits, dim=1, keepdim=True)
-    return -((pos * logp).sum(1) / pos.sum(1)).mean()
+    per_anchor = (pos * logp).sum(1)
+    return -(per_anchor if sum_positives else per_anchor / pos.sum(1)).mean()
 
 def symmetric_supcon(img: torch.Tensor, txt: torch.Tensor, pids: torch.Tensor, temperature: float = 1.0,
-                     i2t: bool = True, t2i: bool = True) -> torch.Tensor:
+                     i2t: bool = True, t2i: bool = True, cosine: bool = False, sum_positives: bool = False) -> torch.Tensor:
     "L_i2t + L_t2i between paired image and text features of a batch (either can be switched off)."
     loss = img.new_zeros((), dtype=torch.float32)
-    if i2t: loss = loss + supcon(img, txt, pids, pids, temperature)
-    if t2i: loss = loss + supcon(txt, img, pids, pids, temperature)
+    if i2t: loss = loss + supcon(img, txt, pids, pids, temperature, cosine, sum_positives)
+    if t2i: loss = loss + supcon(txt, img, pids, pids, temperature, cosine, sum_positives)
     return loss
 
 # %% ../nbs/21_losses.ipynb #f8714d17

@@ -18,12 +18,13 @@ __all__ = ['param_groups', 'build_optimizer', 'lr_factor', 'build_scheduler']
 
 # %% ../nbs/23_optim.ipynb #842e727c
 def param_groups(model: nn.Module, lr: float, weight_decay: float, bias_lr_factor: float = 1.0,
-                 weight_decay_bias: float | None = None, lr_by_prefix: dict[str, float] | None = None) -> list[dict]:
-    "Optimiser groups: trainable parameters by (learning rate, weight decay), biases and prefixes as configured."
+                 weight_decay_bias: float | None = None, lr_by_prefix: dict[str, float] | None = None,
+                 exclude: tuple[str, ...] = ()) -> list[dict]:
+    "Optimiser groups: trainable parameters by (learning rate, weight decay), biases and prefixes as configured; `exclude` prefixes left out."
     lr_by_prefix = lr_by_prefix or {}
     groups: dict[tuple[float, float], list] = {}
     for name, p in model.named_parameters():
-        if not p.requires_grad: continue
+        if not p.requires_grad or name.startswith(tuple(exclude)): continue
         base = next((v for k, v in sorted(lr_by_prefix.items(), key=lambda kv: -len(kv[0])) if name.startswith(k)), lr)
         is_bias = name.endswith("bias")
         key = (base * bias_lr_factor, weight_decay if weight_decay_bias is None else weight_decay_bias) if is_bias \
@@ -32,9 +33,10 @@ def param_groups(model: nn.Module, lr: float, weight_decay: float, bias_lr_facto
     if not groups: raise ConfigError("the model has no trainable parameters")
     return [{"params": ps, "lr": lr_, "initial_lr": lr_, "weight_decay": wd} for (lr_, wd), ps in groups.items()]
 
-def build_optimizer(model: nn.Module, cfg: RunConfig, lr_by_prefix: dict[str, float] | None = None) -> torch.optim.Optimizer:
+def build_optimizer(model: nn.Module, cfg: RunConfig, lr_by_prefix: dict[str, float] | None = None,
+                    exclude: tuple[str, ...] = ()) -> torch.optim.Optimizer:
     "The optimiser a config names ('adam', 'adamw', 'sgd') over `param_groups`."
-    groups = param_groups(model, cfg.lr, cfg.weight_decay, cfg.bias_lr_factor, cfg.weight_decay_bias, lr_by_prefix)
+    groups = param_groups(model, cfg.lr, cfg.weight_decay, cfg.bias_lr_factor, cfg.weight_decay_bias, lr_by_prefix, exclude)
     if cfg.optimizer == "adam": return torch.optim.Adam(groups, lr=cfg.lr)
     if cfg.optimizer == "adamw": return torch.optim.AdamW(groups, lr=cfg.lr)
     if cfg.optimizer == "sgd": return torch.optim.SGD(groups, lr=cfg.lr, momentum=0.9)

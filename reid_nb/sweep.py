@@ -189,8 +189,9 @@ def run_values(run_dir: str | Path) -> dict[str, float]:
     nb = run_dir / "notebook_metrics.json"
     last = [h for h in res["history"] if h["stage"] == res["history"][-1]["stage"]]
     return {**res["metrics"], **(json.loads(nb.read_text()) if nb.is_file() else {}),
-            "trainable M": res["parameters"]["trainable"] / 1e6,
-            "s/epoch": statistics.median(h["train_s"] for h in last), "images/s": res["timings"]["images_per_s"]}
+            "trainable M": res["parameters"].get("learned", res["parameters"]["trainable"]) / 1e6,
+            "s/epoch": statistics.median(h["train_s"] for h in last), "train s": res["timings"]["train_s"],
+            "images/s": res["timings"]["images_per_s"]}
 
 def collect_sweep(spec: SweepSpec, outcomes: list[RunOutcome]) -> pd.DataFrame:
     "The paper-shaped table: one row per variant, our value of each column and, where published, the paper's."

@@ -54,6 +54,25 @@ def test_train_evaluate_and_killed_run_resumes_exactly(reid_nb_cmd, synth, tmp_p
     assert abs(saved["mAP"] - record["metrics"]["mAP"]) < 1e-6
     assert f"mAP {record['metrics']['mAP']:.2f}" in res.stdout
 
+    # ... and on other datasets' query/gallery: a second SynthPeds folder with no training split, and the real
+    # CUHK03 camera-pair-1 images beside the project (Market-1501 layout)
+    other = generate_synthpeds(tmp_path / "other" / "synthpeds", SynthPedsConfig(num_ids=20, num_cams=4, seed=3),
+                               workers=1, progress=False)
+    shutil.rmtree(other / "bounding_box_train")
+    res = run([reid_nb_cmd, "evaluate", str(full), "--target", "synthpeds", "--set", f"data_root={other}"])
+    assert res.returncode == 0, res.stderr[-3000:]
+    targets = json.loads((full / "targets_eval.json").read_text())
+    assert list(targets) == [f"synthpeds:{other}"] and targets[f"synthpeds:{other}"]["dataset"] == "synthpeds"
+    assert json.loads((full / "eval.json").read_text())["metrics"] == saved  # the in-domain result stays
+    from reid_nb.data.formats import shared_data_dir
+    real = shared_data_dir("cuhk03_pair1")
+    if real:
+        res = run([reid_nb_cmd, "evaluate", str(full), "--target", "folder", "--set", f"data_root={real}"])
+        assert res.returncode == 0, res.stderr[-3000:]
+        assert len(json.loads((full / "targets_eval.json").read_text())) == 2
+    res = run([reid_nb_cmd, "evaluate", str(full), "--target", "market1501", "--set", f"data_root={tmp_path}"])
+    assert res.returncode == 2 and "not found" in res.stderr and "Traceback" not in res.stderr
+
     # the same run killed with SIGKILL after its first checkpoint, then started again with the same command
     killed = tmp_path / "killed"
     cmd = [reid_nb_cmd, "train", "--method", "bot", *_sets(synth, killed)]

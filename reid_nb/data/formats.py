@@ -151,14 +151,15 @@ def _annotated(path: Path, pid: int, camid: int, root: Path, ann: dict[str, dict
 MARKET_SPLITS = {"train": "bounding_box_train", "query": "query", "gallery": "bounding_box_test"}
 
 def read_market_folder(root: str | Path, name: str = "", num_cams: int | None = None,
-                       verify: bool = True) -> ReIDDataset:
-    "Read a dataset in Market-1501 layout (Market-1501, DukeMTMC-reID, CUHK03-NP, SynthPeds, ...)."
+                       verify: bool = True, test_only: bool = False) -> ReIDDataset:
+    "Read a dataset in Market-1501 layout (Market-1501, DukeMTMC-reID, CUHK03-NP, SynthPeds, ...); `test_only`: query and gallery."
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"dataset folder {root} not found; set data_root to the folder holding "
-                           f"bounding_box_train/, query/ and bounding_box_test/")
-    ann, notes, splits = load_annotations(root), [], {}
+                           f"{'' if test_only else 'bounding_box_train/, '}query/ and bounding_box_test/")
+    ann, notes, splits = load_annotations(root), [], {"train": []}
     for split, sub in MARKET_SPLITS.items():
+        if test_only and split == "train": continue
         files = _list_images(root / sub)
         if not files:
             raise DatasetError(f"split {split!r} is empty: no images in {root / sub}")
@@ -231,20 +232,21 @@ def _read_list(list_file: Path, img_dir: Path) -> list[tuple[Path, int, int]]:
         raise DatasetError(f"MSMT17 list file {list_file} lists no images")
     return out
 
-def read_msmt17(root: str | Path, verify: bool = True, num_cams: int = 15) -> ReIDDataset:
-    "Read MSMT17 (V1 or V2) from its list files."
+def read_msmt17(root: str | Path, verify: bool = True, num_cams: int = 15, test_only: bool = False) -> ReIDDataset:
+    "Read MSMT17 (V1 or V2) from its list files; `test_only`: query and gallery only."
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"MSMT17 folder {root} not found; set data_root to the folder holding list_train.txt")
     version = "V2" if (root / "mask_train_v2").is_dir() else "V1"
     train_dir, test_dir = (root / "mask_train_v2", root / "mask_test_v2") if version == "V2" else (root / "train", root / "test")
-    for d in (train_dir, test_dir):
+    for d in ((test_dir,) if test_only else (train_dir, test_dir)):
         if not d.is_dir():
             raise DatasetError(f"MSMT17 image folder {d} not found (V1: train/ and test/, V2: mask_train_v2/ and mask_test_v2/)")
     ann = load_annotations(root)
-    splits = {}
+    splits = {"train": []}
     for split, lists, img_dir in [("train", ["list_train.txt", "list_val.txt"], train_dir),
                                   ("query", ["list_query.txt"], test_dir), ("gallery", ["list_gallery.txt"], test_dir)]:
+        if test_only and split == "train": continue
         parsed = [t for lst in lists for t in _read_list(root / lst, img_dir)]
         _check_cameras(parsed, num_cams, root / lists[0])
         if verify: verify_images((p for p, _, _ in parsed), desc=f"checking MSMT17 {split}")
@@ -291,24 +293,24 @@ DATASETS: dict[str, DatasetSpec] = {
     "folder": DatasetSpec(read_market_folder, (), None),  # any Market-1501-layout folder given as data_root
 }
 
-def _has_layout(d: Path, spec: DatasetSpec) -> bool:
-    marker = "list_train.txt" if spec.reader is read_msmt17 else "bounding_box_train"
-    return (d / marker).exists()
+def _has_layout(d: Path, spec: DatasetSpec, test_only: bool = False) -> bool:
+    if spec.reader is read_msmt17: return (d / ("list_query.txt" if test_only else "list_train.txt")).exists()
+    return (d / ("query" if test_only else "bounding_box_train")).exists()
 
-def load_dataset(name: str, data_root: str | Path, verify: bool = True) -> ReIDDataset:
-    "Read dataset `name` from `data_root` (the dataset folder or its parent)."
+def load_dataset(name: str, data_root: str | Path, verify: bool = True, test_only: bool = False) -> ReIDDataset:
+    "Read dataset `name` from `data_root` (the dataset folder or its parent); `test_only`: its query and gallery only."
     if name not in DATASETS:
         raise DatasetError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)} "
                            f"('folder' reads any Market-1501-layout folder)")
     spec, root = DATASETS[name], Path(data_root)
     candidates = [root] + [root / f for f in spec.folders]
-    found = next((d for d in candidates if _has_layout(d, spec)), None)
+    found = next((d for d in candidates if _has_layout(d, spec, test_only)), None)
     if found is None:
         tried = ", ".join(str(c) for c in candidates)
         raise DatasetError(f"dataset {name!r} not found: looked in {tried}. Download it and set data_root "
                            f"to its folder" + (" (or run `reid-nb generate-synth`)" if name == "synthpeds" else ""))
     kw = {} if spec.reader is read_msmt17 else {"name": name}
-    return spec.reader(found, verify=verify, num_cams=spec.num_cams, **kw)
+    return spec.reader(found, verify=verify, num_cams=spec.num_cams, test_only=test_only, **kw)
 
 # %% ../../nbs/10_data_formats.ipynb #23cd927c
 def shared_data_dir(name: str) -> Path | None:

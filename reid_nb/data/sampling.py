@@ -19,7 +19,7 @@ from .formats import ReIDDataset
 from .transforms import ReIDImages, transforms_from_config
 
 # %% auto #0
-__all__ = ['PKSampler', 'Loaders', 'make_loaders', 'epoch_seed', 'set_epoch']
+__all__ = ['PKSampler', 'Loaders', 'make_loaders', 'eval_loaders', 'epoch_seed', 'set_epoch']
 
 # %% ../../nbs/13_data_sampling.ipynb #497f4bae
 def _dist_info(rank: int | None, world_size: int | None) -> tuple[int, int]:
@@ -79,8 +79,8 @@ class PKSampler(Sampler[list[int]]):
 # %% ../../nbs/13_data_sampling.ipynb #0923ad6f
 @dataclass
 class Loaders:
-    "The DataLoaders of one run."
-    train: DataLoader
+    "The DataLoaders of one run (no `train` loader when only evaluating on another dataset)."
+    train: DataLoader | None
     query: DataLoader
     gallery: DataLoader
     num_classes: int
@@ -97,11 +97,15 @@ def make_loaders(ds: ReIDDataset, cfg: RunConfig, rank: int | None = None, world
     g = torch.Generator().manual_seed(cfg.seed)
     sampler = PKSampler([r.pid for r in ds.train], cfg.ids_per_batch, cfg.instances_per_id, cfg.seed, rank, world_size)
     train = DataLoader(ReIDImages(ds.train, transforms_from_config(cfg, True)), batch_sampler=sampler, generator=g, **common)
+    return Loaders(train, *eval_loaders(ds, cfg), ds.num_train_pids, ds.num_cams)
+
+def eval_loaders(ds: ReIDDataset, cfg: RunConfig) -> tuple[DataLoader, DataLoader]:
+    "Query and gallery loaders of `ds` (no augmentation, in file order)."
+    common = dict(num_workers=cfg.num_workers, pin_memory=torch.cuda.is_available(), worker_init_fn=_seed_worker,
+                  persistent_workers=cfg.num_workers > 0)
     ev = transforms_from_config(cfg, False)
-    keep = dict(persistent_workers=cfg.num_workers > 0)
-    query = DataLoader(ReIDImages(ds.query, ev), batch_size=cfg.eval_batch_size, shuffle=False, **common, **keep)
-    gallery = DataLoader(ReIDImages(ds.gallery, ev), batch_size=cfg.eval_batch_size, shuffle=False, **common, **keep)
-    return Loaders(train, query, gallery, ds.num_train_pids, ds.num_cams)
+    return tuple(DataLoader(ReIDImages(recs, ev), batch_size=cfg.eval_batch_size, shuffle=False, **common)
+                 for recs in (ds.query, ds.gallery))
 
 def epoch_seed(seed: int, epoch: int) -> int:
     "The one seed of a run's `epoch`, for every per-epoch random generator."

@@ -20,7 +20,7 @@ from .formats import Record, read_image
 warnings.filterwarnings("ignore", message=r"RandomErasing\(\) is currently passing through", category=UserWarning)
 
 # %% auto #0
-__all__ = ['NORMS', 'VIEW_IDS', 'build_transforms', 'transforms_from_config', 'ReIDImages']
+__all__ = ['NORMS', 'ERASING', 'VIEW_IDS', 'build_transforms', 'transforms_from_config', 'ReIDImages']
 
 # %% ../../nbs/12_data_transforms.ipynb #101541d6
 NORMS = {  # per-channel mean and std of the pixels each backbone was pretrained on
@@ -29,23 +29,32 @@ NORMS = {  # per-channel mean and std of the pixels each backbone was pretrained
     "half": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),  # what CLIP-ReID's published configs use with CLIP weights
 }
 
+ERASING = {  # random-erasing recipes: area fraction range and fill
+    "clipreid": dict(scale=(0.02, 1 / 3), fill="noise"),  # timm's mode='pixel', as CLIP-ReID
+    "bot": dict(scale=(0.02, 0.4), fill="mean"),  # BoT: the normalisation mean's values in the normalised tensor
+}
+
 def build_transforms(height: int, width: int, train: bool, flip_prob: float = 0.5, pad: int = 10,
-                     erasing_prob: float = 0.5, norm: str = "clip") -> v2.Compose:
+                     erasing_prob: float = 0.5, norm: str = "clip", erasing: str = "clipreid") -> v2.Compose:
     "Resize (+ flip, pad-crop, erasing when `train`) and normalise; boxes passed alongside move with the image."
     if norm not in NORMS:
         raise ConfigError(f"norm {norm!r} unknown; use one of {', '.join(NORMS)}")
+    if erasing not in ERASING:
+        raise ConfigError(f"erasing {erasing!r} unknown; use one of {', '.join(ERASING)}")
     steps = [v2.ToImage(), v2.Resize((height, width), antialias=True)]
     if train:
         if flip_prob > 0: steps.append(v2.RandomHorizontalFlip(flip_prob))
         if pad > 0: steps += [v2.Pad(pad), v2.RandomCrop((height, width))]
     steps += [v2.ToDtype(torch.float32, scale=True), v2.Normalize(*NORMS[norm])]
     if train and erasing_prob > 0:
-        steps.append(v2.RandomErasing(erasing_prob, value="random"))  # noise-filled, as CLIP-ReID's 'pixel' mode
+        e = ERASING[erasing]
+        value = "random" if e["fill"] == "noise" else list(NORMS[norm][0])
+        steps.append(v2.RandomErasing(erasing_prob, scale=e["scale"], ratio=(0.3, 1 / 0.3), value=value))
     return v2.Compose(steps)
 
 def transforms_from_config(cfg: RunConfig, train: bool) -> v2.Compose:
     "The transforms a config asks for."
-    return build_transforms(cfg.height, cfg.width, train, cfg.flip_prob, cfg.pad, cfg.erasing_prob, cfg.norm)
+    return build_transforms(cfg.height, cfg.width, train, cfg.flip_prob, cfg.pad, cfg.erasing_prob, cfg.norm, cfg.erasing)
 
 # %% ../../nbs/12_data_transforms.ipynb #ac16817f
 VIEW_IDS = {"": -1, "front": 0, "back": 1, "side": 2}

@@ -22,8 +22,8 @@ from ..data.sampling import epoch_seed
 from ..data.transforms import ReIDImages, transforms_from_config
 
 # %% auto #0
-__all__ = ['BoTConfig', 'build_image_encoder', 'BNNeck', 'config_triplet', 'BoT', 'CLIPBaselineConfig', 'CLIPBaseline',
-           'CLIPReIDConfig', 'CLIPReID']
+__all__ = ['BoTConfig', 'clip_from_config', 'build_image_encoder', 'BNNeck', 'config_triplet', 'BoT', 'CLIPBaselineConfig',
+           'CLIPBaseline', 'CLIPReIDConfig', 'CLIPReID']
 
 # %% ../../nbs/50_methods_baselines.ipynb #16d9cd5e
 @dataclass
@@ -34,20 +34,24 @@ class BoTConfig(RunConfig):
     pretrained: str = "imagenet"
     norm: str = "imagenet"
     bias_lr_factor: float = 1.0
-    last_stride: int = 1  # 1: BoT's larger final feature map; 2: the stock ResNet
+    erasing: str = "bot"  # mean-value fill, 2-40% of the image
     neck_feat: str = "after"  # retrieval feature: 'after' the BNNeck (BoT) or 'before' it
-    center_loss_weight: float = 0.0  # BoT's optional centre loss (the paper's table uses 0.0005)
-    center_lr: float = 0.5  # learning rate of the centres
+    center_loss_weight: float = 0.0  # BoT's optional centre loss (its best Market-1501 row uses 0.0005)
+    center_lr: float = 0.5  # learning rate of the centres' own SGD
+
+def clip_from_config(cfg: RunConfig) -> nn.Module:
+    "The CLIP model `cfg` names, at its input size (RN50 with its last stage at `cfg.last_stride`)."
+    return build_clip(cfg.backbone, cfg.preset, cfg.pretrained, cfg.height, cfg.width, cfg.last_stride)
 
 def build_image_encoder(cfg: RunConfig, num_cams: int) -> nn.Module:
     "The image encoder `cfg.backbone` names, returning the encoder dict (global, pre_proj, patches, layers)."
     cams = num_cams if cfg.camera_embedding else 0
     if cfg.backbone in CLIP_MODELS:
-        return CLIPImageEncoder(build_clip(cfg.backbone, cfg.preset, cfg.pretrained, cfg.height, cfg.width), cams, cfg.sie_coef)
+        return CLIPImageEncoder(clip_from_config(cfg), cams, cfg.sie_coef)
     if cams:
         raise ConfigError(f"camera_embedding needs a ViT backbone; {cfg.backbone!r} has no patch tokens to add them to")
     if cfg.backbone in CNNS:
-        return build_cnn(cfg.backbone, cfg.preset, cfg.pretrained, last_stride=getattr(cfg, "last_stride", 1))
+        return build_cnn(cfg.backbone, cfg.preset, cfg.pretrained, last_stride=cfg.last_stride)
     if cfg.backbone == "dinov2":
         return build_dinov2(cfg.preset, cfg.pretrained, frozen=False)
     raise ConfigError(f"backbone {cfg.backbone!r} unknown; use one of {', '.join([*CLIP_MODELS, *CNNS, 'dinov2'])}")
@@ -81,9 +85,25 @@ class BoT(ReIDModel):
         dim = self.encoder.out_dim
         self.neck = BNNeck(dim, num_classes)
         self.center = CenterLoss(num_classes, dim) if cfg.center_loss_weight > 0 else None
+        if self.center is not None:
+            if cfg.precision == "fp16":
+                raise ConfigError("the centre loss's own SGD steps unscaled gradients: use precision='bf16' or 'fp32' with it")
+            # the features feel the weighted loss, the centres its unweighted gradient (BoT divides theirs by the weight)
+            self.center.centers.register_hook(lambda g: g / cfg.center_loss_weight)
+        self._center_sgd = None
 
     def stages(self, cfg: RunConfig) -> list[Stage]:
-        return [Stage("train", cfg, {"center.": cfg.center_lr} if self.center is not None else {})]
+        return [Stage("train", cfg, own=("center.",) if self.center is not None else ())]
+
+    def begin_stage(self, stage: Stage, ctx: RunContext) -> None:
+        super().begin_stage(stage, ctx)
+        if self.center is not None:  # plain SGD, no momentum, no schedule: stateless, so resuming needs nothing saved
+            self._center_sgd = torch.optim.SGD(self.center.parameters(), lr=self.cfg.center_lr)
+
+    def after_step(self, stage: Stage) -> None:
+        if self._center_sgd is not None:
+            self._center_sgd.step()
+            self._center_sgd.zero_grad(set_to_none=True)
 
     def forward(self, batch: dict) -> dict:
         f = self.encoder(batch["image"], batch["camid"])["global"]
@@ -125,7 +145,7 @@ class CLIPBaseline(ReIDModel):
     def __init__(self, cfg: RunConfig, num_classes: int, num_cams: int, clip: nn.Module | None = None):
         super().__init__()
         self.cfg = cfg
-        clip = clip if clip is not None else build_clip(cfg.backbone, cfg.preset, cfg.pretrained, cfg.height, cfg.width)
+        clip = clip if clip is not None else clip_from_config(cfg)
         self.image_encoder = CLIPImageEncoder(clip, num_cams if cfg.camera_embedding else 0, cfg.sie_coef)
         self.neck = BNNeck(self.image_encoder.width, num_classes)
         self.neck_proj = BNNeck(self.image_encoder.out_dim, num_classes)
@@ -133,8 +153,7 @@ class CLIPBaseline(ReIDModel):
     def forward(self, batch: dict) -> dict:
         o = self.image_encoder(batch["image"], batch["camid"])
         f, fp = o["pre_proj"], o["global"]
-        feats = [o["layers"][-2][:, 0], f, fp] if self.image_encoder.is_vit else [f, fp]
-        return {"feats": feats, "logits": [self.neck(f)[1], self.neck_proj(fp)[1]], "proj": fp}
+        return {"feats": self.image_encoder.triplet_features(o), "logits": [self.neck(f)[1], self.neck_proj(fp)[1]], "proj": fp}
 
     def loss(self, out: dict, batch: dict) -> dict[str, torch.Tensor]:
         c, pid = self.cfg, batch["pid"]
@@ -164,7 +183,7 @@ class CLIPReIDConfig(CLIPBaselineConfig):
 class CLIPReID(CLIPBaseline):
     "The CLIP baseline plus per-identity prompt tokens learned in stage 1 and used as an i2t classifier in stage 2."
     def __init__(self, cfg: CLIPReIDConfig, num_classes: int, num_cams: int):
-        clip = build_clip(cfg.backbone, cfg.preset, cfg.pretrained, cfg.height, cfg.width)
+        clip = clip_from_config(cfg)
         super().__init__(cfg, num_classes, num_cams, clip)
         self.text_encoder = CLIPTextEncoder(clip).requires_grad_(False)
         self.template = PromptTemplate("A photo of a " + " ".join(["X"] * cfg.n_ctx) + " person.")
@@ -189,8 +208,8 @@ class CLIPReID(CLIPBaseline):
         recs = ctx.loaders.train.dataset.records
         loader = DataLoader(ReIDImages(recs, transforms_from_config(ctx.cfg, False)), batch_size=ctx.cfg.eval_batch_size,
                             num_workers=ctx.cfg.num_workers)
-        feats, pids, _ = extract_features(self.image_encoder, loader, ctx.accelerator, progress=False,
-                                          encode=lambda x, c: self.image_encoder(x, c)["global"])
+        feats, pids, _ = extract_features(self.image_encoder, loader, ctx.accelerator, progress=False,  # no SIE, as CLIP-ReID
+                                          encode=lambda x, c: self.image_encoder(x, cameras=False)["global"])
         return feats.to(ctx.device), pids.to(ctx.device)
 
     def begin_stage(self, stage: Stage, ctx: RunContext) -> None:

@@ -17,7 +17,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..models.clip import TINY as CLIP_MODELS, CLIPImageEncoder, CLIPTextEncoder, PromptTemplate, build_clip
-from .baselines import BNNeck, CLIPBaselineConfig, build_image_encoder, config_triplet
+from .baselines import BNNeck, CLIPBaselineConfig, build_image_encoder, clip_from_config, config_triplet
 from ..config import ConfigError, RunConfig, register_method
 from ..engine import ReIDModel, Stage
 from ..losses import cross_entropy_ls, symmetric_supcon
@@ -34,16 +34,16 @@ class PromptSGConfig(CLIPBaselineConfig):
     lr: float = 5e-6  # visual encoder
     new_module_lr: float = 5e-5  # inversion network, interaction module, BNNeck
     epochs: int = 60
-    warmup_epochs: int = 5
-    lr_steps: tuple[int, ...] = (20, 40)
+    lr_steps: tuple[int, ...] = (20, 40)  # x0.1 every 20 epochs; warm-up, bias lr x2, weight decay: CLIP-ReID's
     supcon_weight: float = 0.5  # lambda
+    supcon_temperature: float = 1.0  # tau of Eq. 2-6 (not given: CLIP-ReID's SupConLoss uses 1.0)
     inversion_hidden: int = 512
     use_i2t_sup: bool = True  # Table 3: L_i2t^Sup
     use_t2i_sup: bool = True  # Table 3: L_t2i^Sup
     use_interaction: bool = True  # Tables 3/5: the multimodal interaction module
     num_self: int = 2  # Table 5: self-attention blocks after the cross-attention (0, 1, 2)
     compose_prompt: bool = True  # Table 4: train with "A photo of a S* person" (False: the simplified prompt only)
-    inference_prompt: str = "simplified"  # 'simplified' (cached text) or 'composed' (S* per image)
+    inference_prompt: str = "simplified"  # 'simplified' (cached text) or 'composed' (S* per image; needs compose_prompt)
     # With an image encoder that is not CLIP (a CNN, DINOv2): which CLIP text tower writes the prompts, and the
     # joint space that image and text embeddings are projected into (CLIP's own is 512-wide).
     text_backbone: str = "ViT-B-16"
@@ -80,26 +80,21 @@ def single_query_attention(attn: nn.MultiheadAttention, q: torch.Tensor, kv: tor
     return attn.out_proj(o), p.mean(1)
 
 class InteractionModule(nn.Module):
-    "Cross-attention (text query over patches), then self-attention blocks over [that token; patches]."
+    "Cross-attention (text query over patches, Eq. 7), then transformer blocks over [its output; patches]."
     def __init__(self, dim: int, num_self: int = 2, heads: int | None = None):
         super().__init__()
         heads = heads or max(1, dim // 64)
-        self.ln_q, self.ln_kv = nn.LayerNorm(dim), nn.LayerNorm(dim)
         self.cross = nn.MultiheadAttention(dim, heads, batch_first=True)
         self.blocks = nn.ModuleList(nn.TransformerEncoderLayer(dim, heads, 4 * dim, dropout=0.0, activation="gelu",
                                                                batch_first=True, norm_first=True) for _ in range(num_self))
 
-    def forward(self, text: torch.Tensor, patches: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
-        "The text token after every layer (last = final representation) and the cross-attention over patches (B, N)."
-        a, attn = single_query_attention(self.cross, self.ln_q(text), self.ln_kv(patches))
-        x = text + a
-        states = [x]
-        if not self.blocks: return states, attn
+    def forward(self, text: torch.Tensor, patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        "The final representation (the text position after the last layer) and the cross-attention over patches (B, N)."
+        x, attn = single_query_attention(self.cross, text, patches)
+        if not self.blocks: return x, attn
         seq = torch.cat([x[:, None], patches], 1)
-        for blk in self.blocks[:-1]:
-            seq = blk(seq)
-            states.append(seq[:, 0])
-        return states + [first_token_block(self.blocks[-1], seq)], attn
+        for blk in self.blocks[:-1]: seq = blk(seq)
+        return first_token_block(self.blocks[-1], seq), attn
 
 def first_token_block(blk: nn.TransformerEncoderLayer, seq: torch.Tensor) -> torch.Tensor:
     "`blk(seq)[:, 0]` (pre-norm block, no dropout) computed for the first position only."
@@ -117,9 +112,12 @@ class PromptSG(ReIDModel):
             raise ConfigError(f"inference_prompt {cfg.inference_prompt!r}: use 'simplified' or 'composed'")
         if not 0 <= cfg.num_self <= 2:
             raise ConfigError(f"num_self {cfg.num_self}: the paper's variants use 0, 1 or 2 self-attention blocks")
+        if cfg.inference_prompt == "composed" and not cfg.compose_prompt:
+            raise ConfigError("inference_prompt='composed' needs compose_prompt=True: without it the inversion network "
+                              "that writes S* is never trained")
         self.cfg = cfg
         if cfg.backbone in CLIP_MODELS:  # the paper: one CLIP model, image and text in its joint space
-            clip = build_clip(cfg.backbone, cfg.preset, cfg.pretrained, cfg.height, cfg.width)
+            clip = clip_from_config(cfg)
             self.image_encoder = CLIPImageEncoder(clip, num_cams if cfg.camera_embedding else 0, cfg.sie_coef)
             dim = self.image_encoder.out_dim
         else:  # e.g. an ImageNet CNN: a CLIP text tower beside it, both projected into a joint space
@@ -146,10 +144,15 @@ class PromptSG(ReIDModel):
         return t if self.text_proj is None else self.text_proj(t)
 
     def image_features(self, images: torch.Tensor, camids: torch.Tensor | None) -> dict[str, torch.Tensor]:
-        "The image encoder's dict with the global and patch embeddings in the joint space."
+        "The image encoder's dict with the global and patch embeddings in the joint space (`encoder`: its own dict)."
         o = self.image_encoder(images, camids)
-        if self.visual_proj is None: return o
-        return {**o, "global": self.visual_proj(o["global"]), "patches": self.visual_proj(o["patches"])}
+        if self.visual_proj is None: return {**o, "encoder": o}
+        return {**o, "global": self.visual_proj(o["global"]), "patches": self.visual_proj(o["patches"]), "encoder": o}
+
+    def visual_states(self, o: dict) -> list[torch.Tensor]:
+        "The visual encoder's states that the triplet loss reads (section 4.3): CLIP-ReID's three, or a CNN's feature."
+        if isinstance(self.image_encoder, CLIPImageEncoder): return self.image_encoder.triplet_features(o["encoder"])
+        return [o["encoder"]["global"]]
 
     def simplified_text(self) -> torch.Tensor:
         "Text embedding of 'A photo of a person.'; the frozen text encoder runs once, its output is cached."
@@ -164,36 +167,43 @@ class PromptSG(ReIDModel):
         return self._joint_text(self.text_encoder(self.composed_tokens.expand(len(v), -1), s[:, None],
                                                   self.composed.span, self.composed.length))
 
-    def _guided(self, text: torch.Tensor, o: dict) -> tuple[list[torch.Tensor], torch.Tensor | None]:
-        if self.interaction is None: return [o["global"]], None
+    def _guided(self, text: torch.Tensor, o: dict) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if self.interaction is None: return o["global"], None
         return self.interaction(text.to(o["patches"].dtype), o["patches"])
 
     def forward(self, batch: dict) -> dict:
         o = self.image_features(batch["image"], batch["camid"])
         v = o["global"]
         t = self.composed_text(v) if self.cfg.compose_prompt else self.simplified_text().expand(len(v), -1)
-        states, attn = self._guided(t, o)
-        _, logits = self.neck(states[-1])
-        return {"image": v, "text": t, "states": states, "logits": logits, "attention": attn}
+        final, attn = self._guided(t, o)
+        _, logits = self.neck(final)
+        return {"image": v, "text": t, "final": final, "visual": self.visual_states(o), "logits": logits,
+                "attention": attn}
 
     def loss(self, out: dict, batch: dict) -> dict[str, torch.Tensor]:
         c, pid = self.cfg, batch["pid"]
+        # triplet: the final representation, and the visual encoder's last states as CLIP-ReID (section 4.3); without
+        # the interaction module the final representation is the projected class token, already among them
+        feats = out["visual"] + ([out["final"]] if self.interaction is not None else [])
         losses = {"id": c.id_loss_weight * cross_entropy_ls(out["logits"], pid, c.label_smoothing),
-                  "triplet": c.triplet_loss_weight * sum(config_triplet(s, pid, c.triplet_margin)
-                                                         for s in out["states"][-3:])}
-        if c.compose_prompt and (c.use_i2t_sup or c.use_t2i_sup):
-            losses["supcon"] = c.supcon_weight * symmetric_supcon(out["image"], out["text"], pid,
-                                                                  i2t=c.use_i2t_sup, t2i=c.use_t2i_sup)
+                  "triplet": c.triplet_loss_weight * sum(config_triplet(f, pid, c.triplet_margin) for f in feats)}
+        if c.compose_prompt and (c.use_i2t_sup or c.use_t2i_sup):  # Eq. 4-6: cosine over tau, positives summed
+            losses["supcon"] = c.supcon_weight * symmetric_supcon(
+                out["image"], out["text"], pid, c.supcon_temperature, c.use_i2t_sup, c.use_t2i_sup,
+                cosine=True, sum_positives=True)
         return losses
 
     def guided_features(self, images: torch.Tensor, camids: torch.Tensor | None,
                         prompt: str | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         "Final representation and cross-attention map with the inference prompt ('simplified' or 'composed')."
         o = self.image_features(images, camids)
+        if self.interaction is None: return o["global"], None  # no text at all: the bare visual encoder
         prompt = prompt or self.cfg.inference_prompt
+        if prompt == "composed" and not self.cfg.compose_prompt:
+            raise ConfigError("the composed prompt needs a trained inversion network: this model was trained "
+                              "with compose_prompt=False")
         t = self.composed_text(o["global"]) if prompt == "composed" else self.simplified_text().expand(len(images), -1)
-        states, attn = self._guided(t, o)
-        return states[-1], attn
+        return self._guided(t, o)
 
     def encode(self, images: torch.Tensor, camids: torch.Tensor) -> torch.Tensor:
         return self.guided_features(images, camids)[0]
@@ -202,9 +212,11 @@ class PromptSG(ReIDModel):
 def _inference_runs(model: PromptSG, images: torch.Tensor) -> dict[str, Callable[[], torch.Tensor]]:
     "The bare image encoder and the model with each inference prompt, as calls on `images`."
     camids = torch.zeros(len(images), dtype=torch.long, device=images.device)
-    return {"bare encoder": lambda: model.image_encoder(images, camids)["global"],
-            "simplified": lambda: model.guided_features(images, camids, "simplified")[0],
-            "composed": lambda: model.guided_features(images, camids, "composed")[0]}
+    runs = {"bare encoder": lambda: model.image_encoder(images, camids)["global"],
+            "simplified": lambda: model.guided_features(images, camids, "simplified")[0]}
+    if model.cfg.compose_prompt:  # a model trained without S* has no composed prompt to time
+        runs["composed"] = lambda: model.guided_features(images, camids, "composed")[0]
+    return runs
 
 @torch.no_grad()
 def relative_throughput(model: PromptSG, images: torch.Tensor, repeats: int = 3, warmup: int = 2) -> dict[str, float]:
@@ -227,7 +239,7 @@ def relative_throughput(model: PromptSG, images: torch.Tensor, repeats: int = 3,
 def relative_flops(model: PromptSG, images: torch.Tensor) -> dict[str, float]:
     "FLOPs of the bare image encoder over those of `model` with each inference prompt: the throughput ratio where compute is the limit."
     model.eval()
-    model.simplified_text()  # cached once (without gradients), as at inference
+    if model.interaction is not None: model.simplified_text()  # cached once (without gradients), as at inference
     flops = {}
     # Gradients on, attention unfused: PyTorch's fused inference kernels for attention blocks are invisible to the counter.
     with torch.enable_grad(), sdpa_kernel(SDPBackend.MATH):

@@ -37,11 +37,20 @@ def resize_grid_embedding(pe: torch.Tensor, grid: tuple[int, int], extra: int = 
     return torch.cat([tok, img.permute(0, 2, 3, 1).reshape(grid[0] * grid[1], -1)])
 
 # %% ../../nbs/31_models_clip.ipynb #99a67927
-def _adapt_resolution(model: CLIP, height: int, width: int) -> None:
-    "Resize the visual position embeddings of `model` in place for height x width inputs."
+def _last_stride_one(resnet: nn.Module) -> None:
+    "Run the last stage of CLIP's ModifiedResNet at stride 1 (CLIP-ReID): drop its anti-aliasing pools (no weights)."
+    first = resnet.layer4[0]
+    first.avgpool = nn.Identity()
+    if first.downsample is not None: first.downsample[0] = nn.Identity()  # the "-1" AvgPool2d before the 1x1 conv
+
+def _adapt_resolution(model: CLIP, height: int, width: int, last_stride: int = 1) -> None:
+    "Resize the visual position embeddings of `model` in place for height x width inputs (RN50: last stage at `last_stride`)."
     v = model.visual
-    if hasattr(v, "attnpool"):  # ModifiedResNet: output stride 32
-        grid = (height // 32, width // 32)
+    if hasattr(v, "attnpool"):  # ModifiedResNet: output stride 32, or 16 with the last stage at stride 1
+        if last_stride not in (1, 2): raise ValueError(f"last_stride {last_stride}: use 1 (CLIP-ReID) or 2 (CLIP's own)")
+        if last_stride == 1: _last_stride_one(v)
+        stride = 16 * last_stride
+        grid = (height // stride, width // stride)
         v.attnpool.positional_embedding = nn.Parameter(resize_grid_embedding(v.attnpool.positional_embedding.data, grid))
     else:
         ps = v.conv1.kernel_size
@@ -53,7 +62,7 @@ def _adapt_resolution(model: CLIP, height: int, width: int) -> None:
     v.image_size = (height, width)
 
 def build_clip(name: str = "ViT-B-16", preset: str = "paper", pretrained: str = "openai",
-               height: int = 256, width: int = 128) -> CLIP:
+               height: int = 256, width: int = 128, last_stride: int = 1) -> CLIP:
     "CLIP `name` ('ViT-B-16' or 'RN50'; tiny or paper size) with weights loaded and position embeddings resized."
     if name not in TINY: raise ValueError(f"backbone {name!r} unknown; use one of {', '.join(TINY)}")
     if preset == "tiny":
@@ -72,7 +81,7 @@ def build_clip(name: str = "ViT-B-16", preset: str = "paper", pretrained: str = 
         real_missing = [k for k in missing if not k.endswith("attn_mask")]
         if real_missing or unexpected:
             raise ValueError(f"weights for {name} do not fit the model: missing {real_missing[:5]}, unexpected {unexpected[:5]}")
-    _adapt_resolution(model, height, width)
+    _adapt_resolution(model, height, width, last_stride)
     return model.float()
 
 # %% ../../nbs/31_models_clip.ipynb #91ed832d
@@ -95,17 +104,18 @@ class CLIPImageEncoder(nn.Module):
     def out_dim(self) -> int:
         return self.visual.output_dim
 
-    def forward(self, images: torch.Tensor, camids: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        return self._vit(images, camids) if self.is_vit else self._resnet(images)
+    def forward(self, images: torch.Tensor, camids: torch.Tensor | None = None, cameras: bool = True) -> dict[str, torch.Tensor]:
+        "The encoder dict of `images`; `cameras=False` leaves the camera embeddings out (CLIP-ReID's stage-1 features)."
+        return self._vit(images, camids if cameras else None, cameras) if self.is_vit else self._resnet(images)
 
-    def _vit(self, x: torch.Tensor, camids: torch.Tensor | None) -> dict[str, torch.Tensor]:
+    def _vit(self, x: torch.Tensor, camids: torch.Tensor | None, cameras: bool = True) -> dict[str, torch.Tensor]:
         v = self.visual
         x = v.conv1(x).flatten(2).transpose(1, 2)
         cls = v.class_embedding.to(x.dtype).expand(x.shape[0], 1, -1)
-        x = torch.cat([cls, x], 1) + v.positional_embedding.to(x.dtype)
-        if self.cam_embed is not None:
+        if self.cam_embed is not None and cameras:  # on the class token only, as CLIP-ReID
             if camids is None: raise ValueError("this encoder has camera embeddings: pass camids")
-            x = x + self.sie_coef * self.cam_embed[camids][:, None]
+            cls = cls + self.sie_coef * self.cam_embed[camids][:, None].to(x.dtype)
+        x = torch.cat([cls, x], 1) + v.positional_embedding.to(x.dtype)
         x = v.ln_pre(v.patch_dropout(x))
         layers = []
         for blk in v.transformer.resblocks:
@@ -118,11 +128,17 @@ class CLIPImageEncoder(nn.Module):
     def _resnet(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         v = self.visual
         x = v.stem(x) if hasattr(v, "stem") else v.avgpool(v.act3(v.bn3(v.conv3(v.act2(v.bn2(v.conv2(v.act1(v.bn1(v.conv1(x))))))))))
-        x = v.layer4(v.layer3(v.layer2(v.layer1(x))))
+        x3 = v.layer3(v.layer2(v.layer1(x)))
+        x = v.layer4(x3)
         pooled = v.attnpool(x)
         ap = v.attnpool
         patches = F.linear(F.linear(x.flatten(2).transpose(1, 2), ap.v_proj.weight, ap.v_proj.bias), ap.c_proj.weight, ap.c_proj.bias)
-        return {"global": pooled, "pre_proj": x.mean((2, 3)), "patches": patches, "layers": [x]}
+        return {"global": pooled, "pre_proj": x.mean((2, 3)), "patches": patches, "layers": [x3, x]}
+
+    def triplet_features(self, out: dict) -> list[torch.Tensor]:
+        "CLIP-ReID's triplet inputs from this encoder's `out`: second-to-last state, last state, projected embedding."
+        before_last = out["layers"][-2][:, 0] if self.is_vit else out["layers"][-2].mean((2, 3))
+        return [before_last, out["pre_proj"], out["global"]]
 
 # %% ../../nbs/31_models_clip.ipynb #c950c5f5
 class PromptTemplate:
