@@ -63,21 +63,22 @@ def _cmd_generate_synth(args) -> int:
     print(f"SynthPeds written to {out}")
     return 0
 
-def _run_sweeps(names: list[str], profile: str | None, overrides: dict, jobs: int | None) -> tuple[list, list]:
+def _run_sweeps(names: list[str], profile: str | None, overrides: dict, jobs: int | None,
+                seeds: int | None = None) -> tuple[list, list]:
     "Run and tabulate each named sweep; the files written and the failed runs."
-    from reid_nb.sweep import load_sweep, spec_path, sweep_table
+    from reid_nb.sweep import shown_table, load_sweep, spec_path, sweep_table
     files, failed = [], []
     for name in names:
         spec = load_sweep(spec_path(name))
-        df, written, outcomes = sweep_table(spec, profile, overrides, max_parallel=jobs)
-        print(f"\n{spec.title}\n{df.to_markdown(floatfmt='.2f')}\n")
+        df, written, outcomes = sweep_table(spec, profile, overrides, max_parallel=jobs, seeds=seeds)
+        print(f"\n{spec.title}\n{shown_table(df).to_markdown(floatfmt='.2f')}\n")
         files += written
         failed += [o for o in outcomes if o.status == "failed"]
     for o in failed: print(f"failed: {o.name} ({o.run_dir}/run.ipynb): {o.error}", file=sys.stderr)
     return files, failed
 
 def _cmd_sweep(args) -> int:
-    files, failed = _run_sweeps([args.spec], args.profile, _parse_sets(args.set), args.jobs)
+    files, failed = _run_sweeps([args.spec], args.profile, _parse_sets(args.set), args.jobs, args.seeds)
     print(f"table and plot: {', '.join(str(f) for f in files)}")
     return 1 if failed else 0
 
@@ -179,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
                    help="override one config key in every run; repeatable (e.g. --set data_root=/data/market1501)")
     p.add_argument("--jobs", type=int, default=None, help="runs executed in parallel (default: the spec's max_parallel)")
+    p.add_argument("--seeds", type=int, default=None,
+                   help="runs per variant with seeds 0..N-1; the table shows mean ± std (default: the spec's seeds, 1)")
     p.set_defaults(func=_cmd_sweep)
 
     p = sub.add_parser("docs", help="build the documentation site offline from the notebooks",

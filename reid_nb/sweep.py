@@ -26,7 +26,7 @@ from .config import ConfigError, config_to_dict, get_paths, make_config, write_j
 # %% auto #0
 __all__ = ['TINY', 'PROFILES', 'DEMO_SPECS', 'SweepSpec', 'load_sweep', 'run_parameters', 'resolved_config', 'run_folder_for',
            'RunOutcome', 'is_finished', 'execute_run', 'run_in_process', 'run_sweep', 'run_values', 'collect_sweep',
-           'save_table', 'spec_path', 'sweep_table']
+           'shown_table', 'save_table', 'spec_path', 'sweep_table']
 
 # %% ../nbs/42_sweep.ipynb #f32ac9cf
 TINY = {"all": dict(preset="tiny", pretrained="", height=128, width=64, ids_per_batch=8, instances_per_id=4,
@@ -49,6 +49,7 @@ class SweepSpec:
     profiles: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     notebook: str = "nbs/experiments/run.ipynb"  # relative to the project root
     max_parallel: int = 2
+    seeds: int = 1  # runs per variant (config `seed` 0, 1, ...); tables show mean ± std when more than one
 
 def load_sweep(path: str | Path) -> SweepSpec:
     "Read and check a sweep spec: unknown keys, variants without overrides and unknown config fields are errors."
@@ -101,6 +102,7 @@ class RunOutcome:
     status: str  # 'finished', 'skipped' (finished earlier with the same parameters) or 'failed'
     seconds: float = 0.0
     error: str = ""
+    seed: int | None = None  # the run's seed when the sweep runs several per variant
 
 def is_finished(run_dir: Path, params: dict[str, Any]) -> bool:
     "Whether `run_dir` holds a finished run made with exactly `params`."
@@ -152,34 +154,43 @@ def run_in_process(notebook: str | Path, run_dir: str | Path, params: dict[str, 
 
 def run_sweep(spec: SweepSpec, profile: str | None = None, overrides: dict[str, Any] | None = None,
               root: str | Path | None = None, max_parallel: int | None = None,
-              progress: bool = True) -> list[RunOutcome]:
-    "Run every variant of `spec` not already finished, in parallel; one outcome per variant (failures included)."
+              progress: bool = True, seeds: int | None = None) -> list[RunOutcome]:
+    "Run every variant of `spec` (`seeds` times, default the spec's) not already finished, in parallel; one outcome per run."
     root = Path(root) if root else get_paths().runs / "sweeps"
     notebook = get_paths().root / spec.notebook
     if not notebook.is_file(): raise FileNotFoundError(f"run notebook {notebook} not found (spec {spec.name!r})")
-    params = {n: run_parameters(spec, n, profile, overrides) for n in spec.runs}
-    dirs = {n: run_folder_for(p, root) for n, p in params.items()}
-    outcomes = {n: RunOutcome(n, str(d), "skipped") for n, d in dirs.items() if is_finished(d, params[n])}
-    todo = {}  # one execution per distinct folder; variants sharing it share the outcome
-    for n, d in dirs.items():
-        if n not in outcomes: todo.setdefault(d, []).append(n)
+    n = spec.seeds if seeds is None else seeds
+    if n < 1: raise ConfigError(f"seeds must be at least 1, got {n}")
+    runs = [(name, s if n > 1 else None) for name in spec.runs for s in range(n)]  # one seed: the config's own
+    params = {r: run_parameters(spec, r[0], profile, {**(overrides or {}), **({"seed": r[1]} if r[1] is not None else {})})
+              for r in runs}
+    dirs = {r: run_folder_for(p, root) for r, p in params.items()}
+    outcomes = {r: RunOutcome(r[0], str(d), "skipped", seed=r[1]) for r, d in dirs.items() if is_finished(d, params[r])}
+    todo = {}  # one execution per distinct folder; runs sharing it share the outcome
+    for r, d in dirs.items():
+        if r not in outcomes: todo.setdefault(d, []).append(r)
     workers = max(1, min(max_parallel or spec.max_parallel, len(todo) or 1))
     threads = max(1, (os.cpu_count() or 1) // workers)
     bar = tqdm(total=len(dirs), initial=len(outcomes), desc=f"sweep {spec.name}", unit="run", disable=not progress)
     with ThreadPoolExecutor(workers) as pool:  # each thread waits on its run's own process
-        futures = {pool.submit(run_in_process, notebook, d, params[names[0]], threads): d for d, names in todo.items()}
+        futures = {pool.submit(run_in_process, notebook, d, params[rs[0]], threads): d for d, rs in todo.items()}
         for fut in as_completed(futures):
             d = futures[fut]
             secs, err = fut.result()
             if err:  # a failing run is reported, the sweep goes on
-                bar.write(f"run {', '.join(todo[d])} failed ({d / 'run.ipynb'}): {err}")
-            for n in todo[d]: outcomes[n] = RunOutcome(n, str(d), "failed" if err else "finished", round(secs, 1), err)
+                bar.write(f"run {', '.join(_label(r) for r in todo[d])} failed ({d / 'run.ipynb'}): {err}")
+            for r in todo[d]:
+                outcomes[r] = RunOutcome(r[0], str(d), "failed" if err else "finished", round(secs, 1), err, r[1])
             bar.update(len(todo[d]))
     bar.close()
-    ordered = [outcomes[n] for n in spec.runs]
+    ordered = [outcomes[r] for r in runs]
     write_json(root / f"{spec.name}.json", {"spec": spec.name, "profile": profile, "overrides": overrides or {},
-                                           "runs": [o.__dict__ for o in ordered]})
+                                           "seeds": n, "runs": [o.__dict__ for o in ordered]})
     return ordered
+
+def _label(run: tuple[str, int | None]) -> str:
+    return run[0] if run[1] is None else f"{run[0]} (seed {run[1]})"
+
 
 # %% ../nbs/42_sweep.ipynb #e6181f25
 def run_values(run_dir: str | Path) -> dict[str, float]:
@@ -193,40 +204,67 @@ def run_values(run_dir: str | Path) -> dict[str, float]:
             "s/epoch": statistics.median(h["train_s"] for h in last), "train s": res["timings"]["train_s"],
             "images/s": res["timings"]["images_per_s"]}
 
+def _mean_std(xs: list[float]) -> tuple[float, float]:
+    "Mean and sample standard deviation of the finite values of `xs` (NaN where there are too few)."
+    xs = [x for x in xs if x == x]
+    return (statistics.fmean(xs) if xs else float("nan"), statistics.stdev(xs) if len(xs) > 1 else float("nan"))
+
 def collect_sweep(spec: SweepSpec, outcomes: list[RunOutcome]) -> pd.DataFrame:
-    "The paper-shaped table: one row per variant, our value of each column and, where published, the paper's."
+    "The paper-shaped table: one row per variant, our value of each column (mean and std over seeds) and the paper's."
+    by_variant: dict[str, list[RunOutcome]] = {}
+    for o in outcomes: by_variant.setdefault(o.name, []).append(o)
+    seeded = any(len(os_) > 1 for os_ in by_variant.values())
     rows = {}
-    for o in outcomes:
-        vals = run_values(o.run_dir) if o.status != "failed" else {}
-        row = {c: vals.get(c, float("nan")) for c in spec.columns}
-        row.update({f"paper {c}": spec.paper.get(o.name, {}).get(c, float("nan")) for c in spec.columns
-                    if any(c in p for p in spec.paper.values())})
-        row["status"] = o.status
-        rows[o.name] = row
+    for name, os_ in by_variant.items():
+        vals = [run_values(o.run_dir) for o in os_ if o.status != "failed"]
+        row = {}
+        for col in spec.columns:
+            mean, std = _mean_std([v.get(col, float("nan")) for v in vals])
+            row[col] = mean
+            if seeded: row[f"{col} std"] = std
+        row.update({f"paper {col}": spec.paper.get(name, {}).get(col, float("nan")) for col in spec.columns
+                    if any(col in p for p in spec.paper.values())})
+        if seeded: row["seeds"] = len(vals)
+        statuses = {o.status for o in os_}
+        row["status"] = "failed" if "failed" in statuses else "finished" if "finished" in statuses else "skipped"
+        rows[name] = row
     df = pd.DataFrame.from_dict(rows, orient="index")
     df.index.name = "variant"
     return df
 
+def shown_table(df: pd.DataFrame) -> pd.DataFrame:
+    "The table as printed: 'mean ± std' where a column has a std column beside it."
+    out = df.copy()
+    for col in [c for c in df.columns if f"{c} std" in df.columns]:
+        out[col] = [f"{m:.2f} ± {s:.2f}" if s == s else f"{m:.2f}" for m, s in zip(df[col], df[f"{col} std"])]
+        out = out.drop(columns=f"{col} std")
+    return out
+
 def save_table(df: pd.DataFrame, spec: SweepSpec, out_dir: str | Path | None = None, note: str = "") -> list[Path]:
-    "Write the table as CSV and Markdown (title, source of the published numbers) and a seaborn bar plot."
+    "Write the table as CSV (means and stds) and Markdown ('mean ± std', source of the published numbers) and a bar plot."
     import matplotlib.pyplot as plt
-    import seaborn as sns
     out_dir = Path(out_dir) if out_dir else get_paths().figures
     out_dir.mkdir(parents=True, exist_ok=True)
     csv, md, png = (out_dir / f"{spec.name}.{ext}" for ext in ("csv", "md", "png"))
     df.to_csv(csv, float_format="%.2f")
-    text = [f"### {spec.title}", "", df.to_markdown(floatfmt=".2f"), ""]
+    text = [f"### {spec.title}", "", shown_table(df).to_markdown(floatfmt=".2f"), ""]
+    if "seeds" in df: text.append("Our values: mean ± sample standard deviation over the seeds of each variant.")
     if spec.paper_source: text.append(f"Published numbers: {spec.paper_source}.")
     if note: text.append(note)
     md.write_text("\n".join(text) + "\n")
     col = spec.columns[0]
-    long = df[[c for c in (col, f"paper {col}") if c in df]].reset_index().melt("variant", var_name="source")
-    long["source"] = long["source"].map(lambda s: "published" if s.startswith("paper ") else "this run")
+    x = list(range(len(df)))
+    paper = df.get(f"paper {col}")
+    w = 0.4 if paper is not None else 0.6
     fig, ax = plt.subplots(figsize=(1.3 * len(df) + 2, 3.2))
-    sns.barplot(data=long.dropna(), x="variant", y="value", hue="source", ax=ax)
-    ax.set(ylabel=col, xlabel="", title=spec.title); ax.tick_params(axis="x", labelrotation=20)
+    ax.bar([i - w / 2 if paper is not None else i for i in x], df[col], w, yerr=df.get(f"{col} std"), capsize=3,
+           label="this run" + (" (mean ± std over seeds)" if "seeds" in df else ""))
+    if paper is not None: ax.bar([i + w / 2 for i in x], paper, w, label="published")
+    ax.set_xticks(x, df.index, rotation=20, ha="right")
+    ax.set(ylabel=col, title=spec.title); ax.legend(fontsize=8)
     fig.tight_layout(); fig.savefig(png, dpi=110); plt.close(fig)
     return [csv, md, png]
+
 
 # %% ../nbs/42_sweep.ipynb #00c001eb
 DEMO_SPECS = ("baselines", "promptsg_table3", "promptsg_table4", "promptsg_table5", "promptsg_table6")
@@ -242,9 +280,9 @@ def spec_path(spec: str | Path) -> Path:
 
 def sweep_table(spec: SweepSpec, profile: str | None = None, overrides: dict[str, Any] | None = None,
                 max_parallel: int | None = None, out_dir: str | Path | None = None,
-                progress: bool = True) -> tuple[pd.DataFrame, list[Path], list[RunOutcome]]:
+                progress: bool = True, seeds: int | None = None) -> tuple[pd.DataFrame, list[Path], list[RunOutcome]]:
     "Run a sweep, collect its table and save it; the table, the files written and the run outcomes."
-    outcomes = run_sweep(spec, profile, overrides, max_parallel=max_parallel, progress=progress)
+    outcomes = run_sweep(spec, profile, overrides, max_parallel=max_parallel, progress=progress, seeds=seeds)
     df = collect_sweep(spec, outcomes)
     note = (f"This run: profile '{profile}'" if profile else "This run: the spec's own settings") + \
            (f", with {', '.join(sorted(overrides))} set" if overrides else "") + "."

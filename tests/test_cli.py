@@ -61,3 +61,11 @@ def test_sweep_runs_papermill_reports_failures_and_skips_finished(reid_nb_cmd, r
     assert len(list((home / "runs" / "sweeps").glob("bot-*/run.ipynb"))) == 3  # the executed notebooks
     again = run(cmd, env=env)
     assert again.returncode == 1 and again.stdout.count("skipped") == 2, again.stdout
+
+    # two seeds per variant: seed 0 is the run already made (the config's default seed), seed 1 a new one
+    seeded = run(cmd + ["--seeds", "2"], env=env)
+    assert seeded.returncode == 1, seeded.stderr
+    assert "failed: broken" in seeded.stderr and seeded.stderr.count("failed: broken") == 2
+    table = (home / "figures" / "cli_sweep.md").read_text()
+    assert " ± " in table and "mean ± sample standard deviation" in table
+    assert len(list((home / "runs" / "sweeps").glob("bot-*/run.ipynb"))) == 6  # + seed 1 of each variant
