@@ -26,7 +26,7 @@ import reid_nb
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .config import (ConfigError, RunConfig, config_to_dict, get_method, get_paths, load_config,
                             save_config, seed_everything, select_device, select_precision, write_json)
-from .data.formats import ReIDDataset, dataset_from_config, load_dataset
+from .data.formats import ReIDDataset, dataset_from_config
 from .metrics import evaluate_features, evaluate_rank, rerank_features
 from .optim import build_optimizer, build_scheduler
 from .data.sampling import Loaders, eval_loaders, make_loaders, set_epoch
@@ -372,18 +372,14 @@ def load_run(run_dir: str | Path | None = None, cfg: RunConfig | None = None, ta
         cfg = dataclasses.replace(cfg, dataset=target)
     acc = make_accelerator(cfg)
     seed_everything(cfg.seed)
-    state = load_checkpoint(_checkpoint_path(run_dir)) if run_dir is not None else None
-    if target is not None:
-        ds = load_dataset(target, cfg.data_root or get_paths().data, test_only=True)
-        loaders = _target_loaders(ds, cfg, state)
-    else:
-        ds = dataset_from_config(cfg)
-        loaders = make_loaders(ds, cfg)
+    ckpt = _checkpoint_path(run_dir) if run_dir is not None else None
+    state = load_checkpoint(ckpt) if ckpt is not None else None
+    ds = dataset_from_config(cfg, test_only=target is not None)
+    loaders = _target_loaders(ds, cfg, state) if target is not None else make_loaders(ds, cfg)
     model = build_model(cfg, loaders.num_classes, loaders.num_cams)
     source = "untrained"
     if state is not None:
         model.load_state_dict(state["model"])
-        ckpt = _checkpoint_path(run_dir)
         source = f"{ckpt} ({state['history'][-1]['stage']} epoch {state['epoch']})" if state["history"] else str(ckpt)
     return LoadedRun(cfg, model.to(acc.device).eval(), loaders, acc, source, str(ds.root))
 

@@ -341,6 +341,6 @@ def leave_one_out(datasets: list[ReIDDataset], target: str) -> ReIDDataset:
     tgt = datasets[names.index(target)]
     return combine_train([d for d in datasets if d.name != target], tgt)
 
-def dataset_from_config(cfg) -> ReIDDataset:
+def dataset_from_config(cfg, test_only: bool = False) -> ReIDDataset:
     "The dataset a `RunConfig` names (`dataset`, `data_root`; an empty root means the project's data/ folder)."
-    return load_dataset(cfg.dataset, cfg.data_root or get_paths().data)
+    return load_dataset(cfg.dataset, cfg.data_root or get_paths().data, test_only=test_only)

@@ -91,21 +91,23 @@ def _seed_worker(worker_id: int) -> None:
     s = torch.initial_seed() % 2**32
     np.random.seed(s); random.seed(s)
 
+def _loader_kwargs(cfg: RunConfig) -> dict:
+    "The DataLoader settings every loader of a run shares."
+    return dict(num_workers=cfg.num_workers, pin_memory=torch.cuda.is_available(), worker_init_fn=_seed_worker)
+
 def make_loaders(ds: ReIDDataset, cfg: RunConfig, rank: int | None = None, world_size: int | None = None) -> Loaders:
     "Train (PK-sampled, augmented), query and gallery loaders for `ds` as `cfg` describes."
-    common = dict(num_workers=cfg.num_workers, pin_memory=torch.cuda.is_available(), worker_init_fn=_seed_worker)
     g = torch.Generator().manual_seed(cfg.seed)
     sampler = PKSampler([r.pid for r in ds.train], cfg.ids_per_batch, cfg.instances_per_id, cfg.seed, rank, world_size)
-    train = DataLoader(ReIDImages(ds.train, transforms_from_config(cfg, True)), batch_sampler=sampler, generator=g, **common)
+    train = DataLoader(ReIDImages(ds.train, transforms_from_config(cfg, True)), batch_sampler=sampler, generator=g,
+                       **_loader_kwargs(cfg))
     return Loaders(train, *eval_loaders(ds, cfg), ds.num_train_pids, ds.num_cams)
 
 def eval_loaders(ds: ReIDDataset, cfg: RunConfig) -> tuple[DataLoader, DataLoader]:
     "Query and gallery loaders of `ds` (no augmentation, in file order)."
-    common = dict(num_workers=cfg.num_workers, pin_memory=torch.cuda.is_available(), worker_init_fn=_seed_worker,
-                  persistent_workers=cfg.num_workers > 0)
     ev = transforms_from_config(cfg, False)
-    return tuple(DataLoader(ReIDImages(recs, ev), batch_size=cfg.eval_batch_size, shuffle=False, **common)
-                 for recs in (ds.query, ds.gallery))
+    return tuple(DataLoader(ReIDImages(recs, ev), batch_size=cfg.eval_batch_size, shuffle=False,
+                            persistent_workers=cfg.num_workers > 0, **_loader_kwargs(cfg)) for recs in (ds.query, ds.gallery))
 
 def epoch_seed(seed: int, epoch: int) -> int:
     "The one seed of a run's `epoch`, for every per-epoch random generator."

@@ -106,7 +106,7 @@ class CLIPImageEncoder(nn.Module):
 
     def forward(self, images: torch.Tensor, camids: torch.Tensor | None = None, cameras: bool = True) -> dict[str, torch.Tensor]:
         "The encoder dict of `images`; `cameras=False` leaves the camera embeddings out (CLIP-ReID's stage-1 features)."
-        return self._vit(images, camids if cameras else None, cameras) if self.is_vit else self._resnet(images)
+        return self._vit(images, camids, cameras) if self.is_vit else self._resnet(images)
 
     def _vit(self, x: torch.Tensor, camids: torch.Tensor | None, cameras: bool = True) -> dict[str, torch.Tensor]:
         v = self.visual
