@@ -45,22 +45,44 @@ def _cmd_config(args) -> int:
     return 0
 
 def _cmd_generate_synth(args) -> int:
-    from reid_nb.data.synthpeds import SynthPedsConfig, generate_synthpeds
-    from reid_nb.data.formats import load_dataset
-    defaults = SynthPedsConfig()
+    from reid_nb.data.synthpeds import SynthPedsConfig, config_for_name, generate_synthpeds, synthpeds_name
+    from reid_nb.data.formats import read_market_folder
     try:
-        cfg = SynthPedsConfig(num_ids=args.ids or defaults.num_ids, num_cams=args.cams or defaults.num_cams,
-                              seed=args.seed)
+        if args.name and (args.domain or args.category):
+            raise ValueError("give either --name or --domain/--category")
+        kw = {k: v for k, v in dict(num_ids=args.ids, num_cams=args.cams, seed=args.seed).items() if v is not None}
+        cfg = config_for_name(args.name, **kw) if args.name else \
+            SynthPedsConfig(domain=args.domain or "base", category=args.category or "pedestrian", **kw)
     except ValueError as e:
         raise ConfigError(str(e)) from None
-    out = Path(args.out) if args.out else get_paths().data / "synthpeds"
+    out = Path(args.out) if args.out else get_paths().data / synthpeds_name(cfg)
     try:
         generate_synthpeds(out, cfg, workers=args.workers)
     except FileExistsError as e:
         raise ConfigError(str(e)) from None
-    ds = load_dataset("synthpeds", out, verify=False)
+    ds = read_market_folder(out, synthpeds_name(cfg), verify=False)
     print(ds.stats().to_string())
-    print(f"SynthPeds written to {out}")
+    print(f"{synthpeds_name(cfg)} written to {out}")
+    return 0
+
+def _cmd_generate_corpus(args) -> int:
+    from collections import Counter
+    from reid_nb.data.corpus import CorpusConfig, generate_corpus, load_corpus
+    d = CorpusConfig()
+    try:
+        cfg = CorpusConfig(ids_per_domain=args.ids_per_domain or d.ids_per_domain,
+                           ids_per_category=args.ids_per_category or d.ids_per_category, seed=args.seed)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    out = Path(args.out) if args.out else get_paths().data / "corpus"
+    try:
+        generate_corpus(out, cfg, workers=args.workers)
+    except FileExistsError as e:
+        raise ConfigError(str(e)) from None
+    items = load_corpus(out)
+    counts = Counter((it.source, it.split) for it in items)
+    for s, *_ in cfg.sources: print(f"{s:10s} pretrain {counts[s, 'pretrain']:6d}  probe {counts[s, 'probe']:5d}")
+    print(f"corpus of {len(items)} captioned images written to {out}")
     return 0
 
 def _run_sweeps(names: list[str], profile: str | None, overrides: dict, jobs: int | None,
@@ -147,15 +169,31 @@ def build_parser() -> argparse.ArgumentParser:
         "Run 'reid-nb COMMAND --help' for the options of a command."))
     sub = ap.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = sub.add_parser("generate-synth", help="write the SynthPeds dataset in Market-1501 layout",
-                       description="Generate SynthPeds: procedural pedestrians with captions and part boxes, "
+    p = sub.add_parser("generate-synth", help="write a SynthPeds dataset (any domain or category) in Market-1501 layout",
+                       description="Generate SynthPeds: procedural pedestrians (or cyclists, vehicles, animals, "
+                                   "products) with captions and part boxes, in one of the tiny world's domains, "
                                    "written in Market-1501 layout.")
+    p.add_argument("--name", default=None, help="a dataset name such as synthpeds_duke or synthpeds_vehicle "
+                                                "(sets the domain and category)")
+    p.add_argument("--domain", default=None, help="base (default), market, duke, msmt or cuhk")
+    p.add_argument("--category", default=None, help="pedestrian (default), cyclist, vehicle, animal or product")
     p.add_argument("--ids", type=int, default=None, help="number of identities, half train and half test (default 200)")
-    p.add_argument("--cams", type=int, default=None, help="number of cameras, 2-9 (default 4)")
-    p.add_argument("--out", default=None, help="output folder (default: data/synthpeds)")
-    p.add_argument("--seed", type=int, default=0, help="random seed; the same seed writes the same images")
+    p.add_argument("--cams", type=int, default=None, help="number of cameras, 2-9 (default: the domain's)")
+    p.add_argument("--out", default=None, help="output folder (default: data/<dataset name>)")
+    p.add_argument("--seed", type=int, default=None, help="random seed; the same seed writes the same images")
     p.add_argument("--workers", type=int, default=None, help="rendering processes (default: all cores, at most 8)")
     p.set_defaults(func=_cmd_generate_synth)
+
+    p = sub.add_parser("generate-corpus", help="write the tiny world's captioned pretraining corpus",
+                       description="Generate the pretraining corpus: identities no ReID split uses, pedestrians of "
+                                   "every domain and things of every category, each image with a caption in varied "
+                                   "phrasing, attribute labels and part boxes.")
+    p.add_argument("--ids-per-domain", type=int, default=None, help="pedestrian identities per domain (default 500)")
+    p.add_argument("--ids-per-category", type=int, default=None, help="identities per other category (default 250)")
+    p.add_argument("--out", default=None, help="output folder (default: data/corpus)")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--workers", type=int, default=None, help="rendering processes (default: all cores, at most 8)")
+    p.set_defaults(func=_cmd_generate_corpus)
 
     p = sub.add_parser("train", help="train a method and evaluate it (config keys via --set)",
                        description="Train METHOD on a dataset with the paper's defaults and any overrides, "

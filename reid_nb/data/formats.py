@@ -290,6 +290,8 @@ DATASETS: dict[str, DatasetSpec] = {
     "cuhk03np_detected": DatasetSpec(read_market_folder, ("cuhk03-np/detected", "cuhk03_np/detected", "detected"), 2),
     "msmt17": DatasetSpec(read_msmt17, ("msmt17", "MSMT17_V1", "MSMT17_V2", "MSMT17"), 15),
     "synthpeds": DatasetSpec(read_market_folder, ("synthpeds",), None),
+    **{f"synthpeds_{k}": DatasetSpec(read_market_folder, (f"synthpeds_{k}",), None)  # SynthPeds domains, categories
+       for k in ("market", "duke", "msmt", "cuhk", "cyclist", "vehicle", "animal", "product")},
     "folder": DatasetSpec(read_market_folder, (), None),  # any Market-1501-layout folder given as data_root
 }
 
@@ -308,7 +310,7 @@ def load_dataset(name: str, data_root: str | Path, verify: bool = True, test_onl
     if found is None:
         tried = ", ".join(str(c) for c in candidates)
         raise DatasetError(f"dataset {name!r} not found: looked in {tried}. Download it and set data_root "
-                           f"to its folder" + (" (or run `reid-nb generate-synth`)" if name == "synthpeds" else ""))
+                           f"to its folder" + (f" (or run `reid-nb generate-synth --name {name}`)" if name.startswith("synthpeds") else ""))
     kw = {} if spec.reader is read_msmt17 else {"name": name}
     return spec.reader(found, verify=verify, num_cams=spec.num_cams, test_only=test_only, **kw)
 

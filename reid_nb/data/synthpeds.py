@@ -12,27 +12,28 @@ from dataclasses import asdict, dataclass
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 from tqdm.auto import tqdm
 
 from .formats import read_image
+from .domains import (COLOURS, DOMAINS, VIEWS, Camera, Domain, colour_rgb, darker, get_domain, misalign, pick,
+                                  render, sample_camera)
+from .objects import OBJECT_CATEGORIES, Category
 
 # %% auto #0
-__all__ = ['COLOURS', 'HAIR', 'SKIN', 'TOPS', 'BOTTOMS', 'BAGS', 'VIEWS', 'Identity', 'sample_identity', 'caption', 'Camera',
-           'sample_camera', 'draw_person', 'SynthPedsConfig', 'generate_synthpeds', 'plot_identity_grid']
+__all__ = ['HAIR', 'SKIN', 'TOPS', 'BOTTOMS', 'BAGS', 'PERSON_WORDS', 'CATEGORIES', 'Identity', 'sample_identity',
+           'sample_cyclist', 'caption', 'describe_person', 'person_shapes', 'draw_person', 'SynthPedsConfig',
+           'synthpeds_name', 'config_for_name', 'sample_instance', 'draw_instance', 'render_parallel', 'cached_folder',
+           'generate_synthpeds', 'plot_identity_grid']
 
 # %% ../../nbs/11_data_synthpeds.ipynb #9937681b
-COLOURS = {  # name -> RGB; several are close on purpose (navy/blue, grey/white, brown/orange)
-    "black": (25, 25, 28), "white": (225, 225, 220), "grey": (128, 128, 132), "red": (190, 35, 40),
-    "blue": (45, 85, 190), "navy": (30, 40, 95), "green": (50, 140, 65), "yellow": (225, 200, 60),
-    "brown": (110, 70, 40), "orange": (225, 120, 40), "pink": (225, 140, 170), "purple": (110, 60, 150)}
 HAIR = {"black": (20, 18, 16), "brown": (90, 55, 30), "blonde": (210, 180, 110), "grey": (150, 150, 150)}
 SKIN = [(240, 205, 180), (210, 165, 125), (160, 110, 75), (105, 70, 45)]
 TOPS, BOTTOMS = ("plain", "striped", "checked", "logo"), ("trousers", "shorts", "skirt")
 BAGS = ("none", "none", "backpack", "handbag", "shoulder bag")
-VIEWS = ("front", "back", "side")
 
 @dataclass(frozen=True)
 class Identity:
@@ -58,23 +59,30 @@ class Identity:
     category: str  # 'pedestrian' or 'cyclist'
     bike: str
 
-def sample_identity(pid: int, seed: int, cyclist_fraction: float = 0.15) -> Identity:
-    "The identity `pid` of the dataset with `seed` (deterministic)."
-    r = np.random.default_rng([seed, 1, pid & 0xFFFFFFFF])
-    c = lambda: str(r.choice(list(COLOURS)))
+def sample_identity(pid: int, seed: int, domain: Domain = DOMAINS["base"], cyclist_fraction: float = 0.15,
+                    stream: int = 1) -> Identity:
+    "The identity `pid` of the dataset with `seed` in `domain` (deterministic; the domain sets the clothing season)."
+    r = np.random.default_rng(domain.words(seed, stream, pid & 0xFFFFFFFF))
+    names = list(COLOURS)
+    weights = np.array([3.0 if n in domain.palette else 1.0 for n in names])
+    c = (lambda: str(r.choice(names))) if not domain.palette else (lambda: str(r.choice(names, p=weights / weights.sum())))
     gender = str(r.choice(["woman", "man"]))
     return Identity(
         pid=pid, gender=gender, hair=str(r.choice(list(HAIR))), long_hair=bool(r.random() < (0.7 if gender == "woman" else 0.1)),
-        cap=c() if r.random() < 0.15 else "", top=c(), top_pattern=str(r.choice(TOPS, p=[0.4, 0.25, 0.15, 0.2])),
-        short_sleeves=bool(r.random() < 0.4), bottom=c(),
-        bottom_type=str(r.choice(BOTTOMS, p=[0.6, 0.2, 0.2] if gender == "woman" else [0.75, 0.25, 0.0])),
+        cap=c() if r.random() < domain.cap else "", top=c(), top_pattern=str(r.choice(TOPS, p=[0.4, 0.25, 0.15, 0.2])),
+        short_sleeves=bool(r.random() < domain.short_sleeves), bottom=c(),
+        bottom_type=str(r.choice(BOTTOMS, p=domain.bottoms_woman if gender == "woman" else domain.bottoms_man)),
         shoes=str(r.choice(["black", "white", "brown", "grey", "red"])), bag=str(r.choice(BAGS)), bag_colour=c(),
         build=float(r.uniform(0.85, 1.2)), height=float(r.uniform(0.88, 1.0)), skin=int(r.integers(len(SKIN))),
         shade=tuple(int(v) for v in r.integers(-18, 19, size=3)), detail=float(r.random()),
         category="cyclist" if r.random() < cyclist_fraction else "pedestrian", bike=c())
 
+def sample_cyclist(pid: int, seed: int, domain: Domain = DOMAINS["base"]) -> Identity:
+    "Cyclist `pid` of the dataset with `seed`: a person of its own random stream, on a bicycle."
+    return sample_identity(pid, seed, domain, 1.0, stream=24)
+
 def caption(idn: Identity, view: str) -> str:
-    "A description of `idn` as seen from `view`, in the style of ReID captioning datasets."
+    "The canonical description of `idn` as seen from `view`, in the style of ReID captioning datasets."
     pattern = "" if idn.top_pattern == "plain" else f"{idn.top_pattern} " if idn.top_pattern != "logo" else ""
     sleeves = "short-sleeved" if idn.short_sleeves else "long-sleeved"
     logo = " with a logo" if idn.top_pattern == "logo" else ""
@@ -85,44 +93,60 @@ def caption(idn: Identity, view: str) -> str:
     if idn.category == "cyclist": s += f", riding a {idn.bike} bicycle"
     return s + f", seen from the {view}."
 
+# %% ../../nbs/11_data_synthpeds.ipynb #7017fc24
+PERSON_WORDS = {  # synonyms a captioner (or a person) uses for the same thing
+    "woman": ("woman", "lady", "young woman", "female pedestrian"), "man": ("man", "guy", "young man", "male pedestrian"),
+    "person": ("person", "pedestrian"), "top": ("top", "shirt", "upper garment"),
+    "trousers": ("trousers", "pants", "long trousers"), "shorts": ("shorts", "short pants"), "skirt": ("skirt",),
+    "shoes": ("shoes", "sneakers", "footwear"), "backpack": ("backpack", "rucksack"), "handbag": ("handbag", "purse"),
+    "shoulder bag": ("shoulder bag", "messenger bag"), "bicycle": ("bicycle", "bike"),
+    "seen": ("seen from the {}", "photographed from the {}", "in a {} view")}
+
+def describe_person(idn: Identity, view: str, rng: np.random.Generator | None = None) -> str:
+    "A caption of `idn`: the canonical one without `rng`, else varied words, order, template and optional details."
+    if rng is None: return caption(idn, view)
+    w = lambda key: pick(rng, PERSON_WORDS[key])
+    opt = lambda p=0.7: rng.random() < p  # an optional detail is mentioned with probability p
+    he, his = ("she", "her") if idn.gender == "woman" else ("he", "his")
+    subject = w(idn.gender) if opt(0.85) else w("person")
+    hair = f"{'long' if idn.long_hair else 'short'} {idn.hair} hair" if opt(0.6) else \
+        f"{idn.hair} hair that is {'long' if idn.long_hair else 'short'}"
+    sleeves = ("short-sleeved " if idn.short_sleeves else "long-sleeved ") if opt(0.8) else ""
+    pattern = f"{idn.top_pattern} " if idn.top_pattern in ("striped", "checked") else ""
+    top = f"a {idn.top} {pattern}{sleeves}{w('top')}" + (" with a logo" if idn.top_pattern == "logo" else "")
+    bottom = f"{'a ' if idn.bottom_type == 'skirt' else ''}{idn.bottom} {w(idn.bottom_type)}"
+    clothes = [top, bottom] if opt(0.75) else [bottom, top]
+    if opt(): clothes.append(f"{idn.shoes} {w('shoes')}")
+    if idn.cap: clothes.insert(int(rng.integers(len(clothes) + 1)), f"a {idn.cap} cap")
+    worn = ", ".join(clothes[:-1]) + " and " + clothes[-1]
+    extras = []
+    if idn.bag != "none": extras.append(f"a {idn.bag_colour} {w(idn.bag)}")
+    seen = pick(rng, PERSON_WORDS["seen"]).format(view) if opt(0.5) else ""
+    bike = f"a {idn.bike} {w('bicycle')}" if idn.category == "cyclist" else ""
+    t = int(rng.integers(4))
+    if t == 0:
+        s = f"A {subject} with {hair}, wearing {worn}"
+        s += (f", carrying {extras[0]}" if extras else "") + (f", riding {bike}" if bike else "")
+        s += (f", {seen}" if seen else "") + "."
+    elif t == 1:
+        s = f"The {subject} has {hair} and wears {worn}."
+        if extras: s += f" {he.capitalize()} carries {extras[0]}."
+        if bike: s += f" {he.capitalize()} is riding {bike}."
+        if seen: s += f" {seen.capitalize()}."
+    elif t == 2:
+        s = f"{subject.capitalize()} in {worn}, with {hair}" + (f" and {extras[0]}" if extras else "")
+        s += (f", on {bike}" if bike else "") + (f", {seen}" if seen else "") + "."
+    else:
+        s = f"This {subject} is wearing {worn}. {his.capitalize()} hair is {'long' if idn.long_hair else 'short'} " \
+            f"and {idn.hair}."
+        if extras: s += f" {he.capitalize()} has {extras[0]}."
+        if bike: s += f" {he.capitalize()} rides {bike}."
+    return s
+
 # %% ../../nbs/11_data_synthpeds.ipynb #bbc6211c
-@dataclass(frozen=True)
-class Camera:
-    "Per-camera appearance: gain, colour cast, blur, background and preferred viewpoint."
-    gain: float
-    cast: tuple
-    blur: float
-    sky: tuple
-    ground: tuple
-    horizon: float
-    blocks: tuple  # background rectangles (x0, y0, x1, y1, r, g, b) in relative coordinates
-    view_pref: str
-
-def sample_camera(cam: int, seed: int) -> Camera:
-    "Camera `cam` (1-based) of the dataset with `seed`."
-    r = np.random.default_rng([seed, 2, cam])
-    col = lambda lo, hi: tuple(int(v) for v in r.integers(lo, hi, size=3))
-    blocks = tuple((*np.round(sorted(r.uniform(0, 1, 2)), 2), *np.round(sorted(r.uniform(0, 0.6, 2)), 2), *col(40, 220))
-                   for _ in range(int(r.integers(2, 6))))
-    return Camera(gain=float(r.uniform(0.75, 1.25)), cast=tuple(float(v) for v in r.uniform(0.88, 1.12, 3)),
-                  blur=float(r.uniform(0.0, 1.2)), sky=col(60, 230), ground=col(40, 200), horizon=float(r.uniform(0.45, 0.75)),
-                  blocks=blocks, view_pref=str(r.choice(VIEWS)))
-
-def _rgb(name: str, shade=(0, 0, 0), table=COLOURS) -> tuple:
-    return tuple(int(np.clip(c + s, 0, 255)) for c, s in zip(table[name], shade))
-
-def _darker(c: tuple, f: float = 0.55) -> tuple: return tuple(int(v * f) for v in c)
-
-def draw_person(idn: Identity, cam: Camera, view: str, rng: np.random.Generator,
-                size: tuple[int, int] = (128, 64), occlude: bool = False) -> tuple[Image.Image, dict]:
-    "Render `idn` seen by `cam` from `view`; return the image and its part boxes (head/upper/legs)."
-    h, w = size[0] * 2, size[1] * 2
-    img = Image.new("RGB", (w, h), cam.sky)
-    d = ImageDraw.Draw(img)
-    hz = int(h * cam.horizon)
-    for x0, x1, y0, y1, *c in cam.blocks:  # background scene
-        d.rectangle([x0 * w, y0 * hz, x1 * w, hz], fill=tuple(c))
-    d.rectangle([0, hz, w, h], fill=cam.ground)
+def person_shapes(d: ImageDraw.ImageDraw, w: int, h: int, idn: Identity, view: str, rng: np.random.Generator
+                  ) -> tuple[dict, float]:
+    "Draw `idn` from `view` on a `w` x `h` canvas; its part boxes (head/upper/legs, canvas pixels) and centre x."
     # person geometry
     H = h * idn.height * rng.uniform(0.78, 0.92) * (0.85 if idn.category == "cyclist" else 1.0)
     cx = w / 2 + rng.uniform(-0.08, 0.08) * w
@@ -131,9 +155,9 @@ def draw_person(idn: Identity, cam: Camera, view: str, rng: np.random.Generator,
     tw = H * 0.15 * idn.build * (0.65 if side else 1.0)  # half torso width
     head_r = H * 0.068
     phase = rng.uniform(-1, 1)
-    skin, hair = SKIN[idn.skin], _rgb(idn.hair, table=HAIR)
-    top_c, bottom_c = _rgb(idn.top, idn.shade), _rgb(idn.bottom, idn.shade)
-    shoe_c, bag_c = _rgb(idn.shoes), _rgb(idn.bag_colour)
+    skin, hair = SKIN[idn.skin], colour_rgb(idn.hair, table=HAIR)
+    top_c, bottom_c = colour_rgb(idn.top, idn.shade), colour_rgb(idn.bottom, idn.shade)
+    shoe_c, bag_c = colour_rgb(idn.shoes), colour_rgb(idn.bag_colour)
     neck_y, waist_y, knee_y, foot_y = top + 2 * head_r + H * 0.02, top + H * 0.5, top + H * 0.72, top + H
     # bag behind the body (backpack seen from the front or side)
     if idn.bag == "backpack" and view == "side":
@@ -166,7 +190,7 @@ def draw_person(idn: Identity, cam: Camera, view: str, rng: np.random.Generator,
         d.line([(ax, neck_y + H * 0.03), (sx, sy)], fill=top_c, width=int(H * 0.07))
     # torso and its pattern
     d.rounded_rectangle([cx - tw, neck_y, cx + tw, waist_y], radius=int(H * 0.03), fill=top_c)
-    pat = _darker(top_c) if sum(top_c) > 300 else tuple(min(255, v + 90) for v in top_c)
+    pat = darker(top_c) if sum(top_c) > 300 else tuple(min(255, v + 90) for v in top_c)
     if idn.top_pattern == "striped":
         step = H * (0.035 + 0.03 * idn.detail)
         y = neck_y + step
@@ -209,66 +233,93 @@ def draw_person(idn: Identity, cam: Camera, view: str, rng: np.random.Generator,
         d.pieslice([hc[0] - head_r, hc[1] - head_r, hc[0] + head_r, hc[1] + head_r], 150, 330, fill=hair)
     if idn.cap:
         d.chord([hc[0] - head_r * 1.05, hc[1] - head_r * 1.15, hc[0] + head_r * 1.05, hc[1] + head_r * 0.25], 180, 360,
-                fill=_rgb(idn.cap))
-        if view != "back": d.rectangle([hc[0], hc[1] - head_r * 0.45, hc[0] + head_r * 1.5, hc[1] - head_r * 0.2], fill=_rgb(idn.cap))
+                fill=colour_rgb(idn.cap))
+        if view != "back": d.rectangle([hc[0], hc[1] - head_r * 0.45, hc[0] + head_r * 1.5, hc[1] - head_r * 0.2], fill=colour_rgb(idn.cap))
     # bicycle
     if idn.category == "cyclist":
-        wr, wy, bike_c = H * 0.16, foot_y + H * 0.04, _rgb(idn.bike)
+        wr, wy, bike_c = H * 0.16, foot_y + H * 0.04, colour_rgb(idn.bike)
         xs = (cx - H * 0.28, cx + H * 0.28) if side else (cx, cx)
         for x in xs:
             rx = wr if side else wr * 0.25
             d.ellipse([x - rx, wy - wr, x + rx, wy + wr], outline=(20, 20, 20), width=max(2, int(H * 0.02)))
         d.line([(xs[0], wy), (cx, waist_y + H * 0.05), (xs[1], wy)], fill=bike_c, width=max(3, int(H * 0.03)))
         d.line([(cx - H * 0.1, waist_y + H * 0.05), (cx + H * 0.2, neck_y + H * 0.1)], fill=bike_c, width=max(3, int(H * 0.025)))
-    # boxes before occlusion, in output pixels
-    s = 0.5
     boxes = {"head": [hc[0] - head_r * 1.1, top - (head_r * 0.2 if idn.cap else 0), hc[0] + head_r * 1.1, neck_y],
              "upper": [cx - tw - H * 0.08, neck_y, cx + tw + H * 0.08, waist_y],
              "legs": [cx - tw * 1.4, waist_y, cx + tw * 1.4, foot_y + (H * 0.2 if idn.category == "cyclist" else 0)]}
-    boxes = {k: [round(float(np.clip(v * s, 0, (w if i % 2 == 0 else h) * s)), 1) for i, v in enumerate(b)]
-             for k, b in boxes.items()}
-    if occlude:  # a pole, a car or another object in front of the person
-        kind = rng.integers(3)
-        oc = tuple(int(v) for v in rng.integers(30, 220, 3))
-        if kind == 0:  # pole
-            x = cx + rng.uniform(-0.4, 0.2) * w
-            d.rectangle([x, 0, x + w * 0.18, h], fill=oc)
-        elif kind == 1:  # car bonnet across the legs
-            d.rounded_rectangle([-10, h * rng.uniform(0.6, 0.75), w + 10, h + 10], radius=12, fill=oc)
-        else:  # object covering the left or right half of the body
-            x0 = -5 if rng.random() < 0.5 else w * 0.55
-            d.rectangle([x0, h * 0.3, x0 + w * 0.5, h * 0.7], fill=oc)
-    # camera: gain, colour cast, blur, noise
-    a = np.asarray(img, dtype=np.float32) * cam.gain * np.array(cam.cast, dtype=np.float32)
-    a += rng.normal(0, 5, a.shape)
-    img = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).resize(size[::-1], Image.LANCZOS)
-    if cam.blur > 0.3: img = img.filter(ImageFilter.GaussianBlur(cam.blur * 0.6))
-    return img, boxes
+    return boxes, cx
+
+def draw_person(idn: Identity, cam: Camera, view: str, rng: np.random.Generator,
+                size: tuple[int, int] = (128, 64), occlude: bool = False) -> tuple[Image.Image, dict]:
+    "Render `idn` seen by `cam` from `view`; return the image and its part boxes (head/upper/legs)."
+    return render(lambda d, w, h: person_shapes(d, w, h, idn, view, rng), cam, rng, size, occlude)
 
 # %% ../../nbs/11_data_synthpeds.ipynb #9f264aaa
+CATEGORIES: dict[str, Category] = {
+    "pedestrian": Category("pedestrian", ("head", "upper", "legs"), sample_identity, person_shapes, describe_person),
+    "cyclist": Category("cyclist", ("head", "upper", "legs"), sample_cyclist, person_shapes, describe_person),
+    **OBJECT_CATEGORIES}
+
 @dataclass(frozen=True)
 class SynthPedsConfig:
-    "Size and seed of a SynthPeds dataset."
+    "Size, look and seed of a SynthPeds dataset: which domain's cameras and which category of things."
     num_ids: int = 200  # identities; half train, half test
-    num_cams: int = 4
+    num_cams: int | None = None  # None: the domain's camera count
     images_per_cam: int = 3  # images of an identity in each camera it visits (>= 2)
     num_distractors: int = 40  # pid 0 images in the gallery
     num_junk: int = 10  # pid -1 images in the gallery
-    cyclist_fraction: float = 0.15
-    occlusion: float = 0.15  # probability that an image is partly occluded
+    cyclist_fraction: float = 0.15  # share of cyclists among the pedestrians (category 'pedestrian' only)
+    occlusion: float | None = None  # probability that an image is partly occluded (None: the domain's)
     height: int = 128
     width: int = 64
     seed: int = 0
+    domain: str = "base"  # one of DOMAINS: base, market, duke, msmt, cuhk
+    category: str = "pedestrian"  # one of CATEGORIES: pedestrian, cyclist, vehicle, animal, product
 
     def __post_init__(self):
+        dom = get_domain(self.domain)
+        if self.category not in CATEGORIES:
+            raise ValueError(f"unknown SynthPeds category {self.category!r}; known: {', '.join(CATEGORIES)}")
+        if self.num_cams is None: object.__setattr__(self, "num_cams", dom.num_cams)
+        if self.occlusion is None: object.__setattr__(self, "occlusion", dom.occlusion)
         if self.num_ids < 4: raise ValueError(f"num_ids={self.num_ids}: SynthPeds needs at least 4 identities")
         if self.num_cams < 2: raise ValueError(f"num_cams={self.num_cams}: cross-camera ReID needs at least 2 cameras")
         if self.num_cams > 9: raise ValueError(f"num_cams={self.num_cams}: Market-1501 names hold one camera digit (1-9)")
         if self.images_per_cam < 2: raise ValueError("images_per_cam must be >= 2 (one query + gallery per camera)")
 
+def synthpeds_name(cfg: SynthPedsConfig) -> str:
+    "The dataset name (and default folder under data/) of `cfg`: synthpeds, synthpeds_duke, synthpeds_vehicle, ..."
+    return "_".join(["synthpeds"] + [v for v, d in ((cfg.domain, "base"), (cfg.category, "pedestrian")) if v != d])
+
+def config_for_name(name: str, **kw) -> SynthPedsConfig:
+    "The config of dataset `name` (synthpeds, synthpeds_duke, synthpeds_vehicle, synthpeds_duke_vehicle ...)."
+    words = name.split("_")
+    if words[0] != "synthpeds" or len(words) > 3:
+        raise ValueError(f"{name!r} is not a SynthPeds dataset name (synthpeds[_<domain>][_<category>])")
+    domain = next((w for w in words[1:] if w in DOMAINS), "base")
+    category = next((w for w in words[1:] if w in CATEGORIES), "pedestrian")
+    cfg = SynthPedsConfig(domain=domain, category=category, **kw)
+    if synthpeds_name(cfg) != name:
+        raise ValueError(f"{name!r}: unknown domain or category; domains: {', '.join(DOMAINS)}; "
+                         f"categories: {', '.join(CATEGORIES)}")
+    return cfg
+
+def sample_instance(cfg: SynthPedsConfig, pid: int) -> Any:
+    "Identity `pid` of the dataset `cfg` describes: a person, cyclist, vehicle, animal or product."
+    dom = get_domain(cfg.domain)
+    if cfg.category == "pedestrian": return sample_identity(pid, cfg.seed, dom, cfg.cyclist_fraction)
+    return CATEGORIES[cfg.category].sample(pid, cfg.seed, dom)
+
+def draw_instance(inst: Any, cam: Camera, view: str, rng: np.random.Generator, size: tuple[int, int] = (128, 64),
+                  occlude: bool = False) -> tuple[Image.Image, dict]:
+    "Render any instance seen by `cam` from `view`: the image and its part boxes (the category's part names)."
+    shapes = CATEGORIES[inst.category].shapes
+    return render(lambda d, w, h: shapes(d, w, h, inst, view, rng), cam, rng, size, occlude)
+
 def _plan(cfg: SynthPedsConfig) -> list[tuple]:
-    "Every image to render: (split folder, pid, identity pid, camera, frame, view, occlude, seed words)."
-    r = np.random.default_rng([cfg.seed, 3])
+    "Every image to render: (split folder, pid, identity pid, camera, frame, view, occlude)."
+    dom = get_domain(cfg.domain)
+    r = np.random.default_rng(dom.words(cfg.seed, 3))
     jobs, n_train = [], cfg.num_ids // 2
     for pid in range(1, cfg.num_ids + 1):
         cams = sorted(r.choice(np.arange(1, cfg.num_cams + 1), size=int(r.integers(2, cfg.num_cams + 1)), replace=False))
@@ -276,23 +327,26 @@ def _plan(cfg: SynthPedsConfig) -> list[tuple]:
             for k in range(cfg.images_per_cam):
                 split = "bounding_box_train" if pid <= n_train else ("query" if k == 0 else "bounding_box_test")
                 jobs.append((split, pid, pid, int(cam), k))
-    for k in range(cfg.num_distractors):  # each distractor is a person outside the test identities
+    for k in range(cfg.num_distractors):  # each distractor is an identity outside the test identities
         jobs.append(("bounding_box_test", 0, 100_000 + k, int(r.integers(1, cfg.num_cams + 1)), k))
     for k in range(cfg.num_junk):
         jobs.append(("bounding_box_test", -1, 200_000 + k, int(r.integers(1, cfg.num_cams + 1)), k))
+    prefs = {c: sample_camera(c, cfg.seed, dom).view_pref for c in range(1, cfg.num_cams + 1)}
     out = []
     for split, pid, ipid, cam, k in jobs:
-        ir = np.random.default_rng([cfg.seed, 4, ipid, cam, k])
-        pref = sample_camera(cam, cfg.seed).view_pref
-        view = pref if ir.random() < 0.5 else str(ir.choice(VIEWS))
+        ir = np.random.default_rng(dom.words(cfg.seed, 4, ipid, cam, k))
+        view = prefs[cam] if ir.random() < dom.view_bias else str(ir.choice(VIEWS))
         out.append((split, pid, ipid, cam, k, view, bool(ir.random() < cfg.occlusion)))
     return out
 
 def _render(job: tuple, cfg: SynthPedsConfig, root: Path) -> tuple[str, dict]:
     split, pid, ipid, cam, k, view, occ = job
-    rng = np.random.default_rng([cfg.seed, 5, ipid, cam, k])
-    idn = sample_identity(ipid, cfg.seed, cfg.cyclist_fraction)
-    img, boxes = draw_person(idn, sample_camera(cam, cfg.seed), view, rng, (cfg.height, cfg.width), occ)
+    dom = get_domain(cfg.domain)
+    rng = np.random.default_rng(dom.words(cfg.seed, 5, ipid, cam, k))
+    inst = sample_instance(cfg, ipid)
+    img, boxes = draw_instance(inst, sample_camera(cam, cfg.seed, dom), view, rng, (cfg.height, cfg.width), occ)
+    if dom.misalign and (mr := np.random.default_rng(dom.words(cfg.seed, 6, ipid, cam, k))).random() < dom.misalign:
+        img, boxes = misalign(img, boxes, mr)
     if pid == -1:  # junk: a badly cropped, blurred piece of the detection
         x0, y0 = int(rng.integers(0, cfg.width // 2)), int(rng.integers(0, cfg.height // 2))
         img = img.crop((x0, y0, x0 + cfg.width // 2, y0 + cfg.height // 3)).resize((cfg.width, cfg.height)).filter(ImageFilter.GaussianBlur(2))
@@ -300,8 +354,8 @@ def _render(job: tuple, cfg: SynthPedsConfig, root: Path) -> tuple[str, dict]:
     name = f"{pid:04d}_c{cam}s1_{frame:06d}_00.jpg" if pid >= 0 else f"-1_c{cam}s1_{frame:06d}_00.jpg"
     rel = f"{split}/{name}"
     img.save(root / rel, quality=92)
-    ann = {"caption": caption(idn, view), "view": view, "category": idn.category}
-    if pid != -1: ann["parts"] = boxes
+    ann = {"caption": CATEGORIES[inst.category].describe(inst, view), "view": view, "category": inst.category}
+    if pid != -1: ann["parts" if cfg.category in ("pedestrian", "cyclist") else "object_parts"] = boxes
     return rel, ann
 
 def _render_job(args: tuple) -> tuple[str, dict]:
@@ -310,33 +364,44 @@ def _render_job(args: tuple) -> tuple[str, dict]:
     return _render(job, SynthPedsConfig(**cfg), Path(root))
 
 # %% ../../nbs/11_data_synthpeds.ipynb #20c8ecd3
-def generate_synthpeds(out: str | Path, cfg: SynthPedsConfig = SynthPedsConfig(), workers: int | None = None,
-                       progress: bool = True) -> Path:
-    "Write SynthPeds with `cfg` to `out` in Market-1501 layout (reusing it if it already matches `cfg`)."
-    out = Path(out)
-    meta = {"generator": "reid_nb.data.synthpeds", "version": 1, **asdict(cfg)}
+def render_parallel(fn: Callable, jobs: list, workers: int | None = None, desc: str = "", progress: bool = True) -> list:
+    "`fn` over `jobs` in spawned worker processes (in order); `fn` must be a module-level function."
+    workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
+    bar = dict(total=len(jobs), desc=desc, disable=not progress, unit="img")
+    if workers > 1:
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            return list(tqdm(pool.map(fn, jobs, chunksize=16), **bar))
+    return [fn(j) for j in tqdm(jobs, **bar)]
+
+def cached_folder(out: Path, meta: dict, write: Callable[[Path], dict], what: str) -> Path:
+    "`out` if its meta.json matches `meta`; else `write(tmp)` into a temporary folder that replaces `out` when done."
+    meta = json.loads(json.dumps(meta))  # as it reads back (tuples become lists)
     if (out / "meta.json").exists():
         if {k: v for k, v in json.loads((out / "meta.json").read_text()).items() if k in meta} == meta:
             return out
     elif out.exists() and any(out.iterdir()):
-        raise FileExistsError(f"{out} exists and is not a SynthPeds folder (no meta.json); choose another --out")
+        raise FileExistsError(f"{out} exists and is not a {what} folder (no meta.json); choose another --out")
     tmp = out.with_name(out.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
-    for sub in ("bounding_box_train", "query", "bounding_box_test"): (tmp / sub).mkdir(parents=True)
-    jobs = [(j, asdict(cfg), str(tmp)) for j in _plan(cfg)]
-    workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
-    bar = dict(total=len(jobs), desc=f"SynthPeds {cfg.num_ids} ids x {cfg.num_cams} cams", disable=not progress, unit="img")
-    if workers > 1:
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            results = list(tqdm(pool.map(_render_job, jobs, chunksize=16), **bar))
-    else:
-        results = [_render_job(j) for j in tqdm(jobs, **bar)]
-    (tmp / "annotations.json").write_text(json.dumps(dict(results), indent=0))
-    counts = {s: sum(1 for r, _ in results if r.startswith(s + "/")) for s in ("bounding_box_train", "query", "bounding_box_test")}
-    (tmp / "meta.json").write_text(json.dumps({**meta, "counts": counts}, indent=2))
+    tmp.mkdir(parents=True)
+    extra = write(tmp)
+    (tmp / "meta.json").write_text(json.dumps({**meta, **extra}, indent=2))
     if out.exists(): shutil.rmtree(out)
     os.replace(tmp, out)
     return out
+
+def generate_synthpeds(out: str | Path, cfg: SynthPedsConfig = SynthPedsConfig(), workers: int | None = None,
+                       progress: bool = True) -> Path:
+    "Write SynthPeds with `cfg` to `out` in Market-1501 layout (reusing it if it already matches `cfg`)."
+    def write(tmp: Path) -> dict:
+        for sub in ("bounding_box_train", "query", "bounding_box_test"): (tmp / sub).mkdir()
+        jobs = [(j, asdict(cfg), str(tmp)) for j in _plan(cfg)]
+        desc = f"{synthpeds_name(cfg)} {cfg.num_ids} ids x {cfg.num_cams} cams"
+        results = render_parallel(_render_job, jobs, workers, desc, progress)
+        (tmp / "annotations.json").write_text(json.dumps(dict(results), indent=0))
+        return {"counts": {s: sum(1 for r, _ in results if r.startswith(s + "/"))
+                           for s in ("bounding_box_train", "query", "bounding_box_test")}}
+    return cached_folder(Path(out), {"generator": "reid_nb.data.synthpeds", "version": 1, **asdict(cfg)}, write, "SynthPeds")
 
 # %% ../../nbs/11_data_synthpeds.ipynb #329aa906
 def plot_identity_grid(ds, pids: list[int] | None = None, per_id: int = 6, split: str = "train"):
