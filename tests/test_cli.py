@@ -69,3 +69,24 @@ def test_sweep_runs_papermill_reports_failures_and_skips_finished(reid_nb_cmd, r
     table = (home / "figures" / "cli_sweep.md").read_text()
     assert " ± " in table and "mean ± sample standard deviation" in table
     assert len(list((home / "runs" / "sweeps").glob("bot-*/run.ipynb"))) == 6  # + seed 1 of each variant
+
+
+def test_pretrain_caches_weights_the_tiny_preset_loads(reid_nb_cmd, tmp_path):
+    "`reid-nb pretrain` writes the corpus, the weights with their probes and the table; a second call reuses them."
+    import os
+    from reid_nb.models.clip import build_clip
+    env = {**os.environ, "REID_NB_HOME": str(tmp_path), "OMP_NUM_THREADS": "2"}
+    res = run([reid_nb_cmd, "pretrain", "--steps", "3"], env=env)
+    assert res.returncode == 0, res.stderr
+    weights = tmp_path / "data" / "tinyworld" / "ViT-B-16.safetensors"
+    assert weights.is_file() and "mAP" not in res.stdout and "R@1" in res.stdout and "| pedestrian | top |" in res.stdout
+    assert (tmp_path / "figures" / "tinyworld_mini_clip.md").read_text().startswith("### mini-CLIP")
+    mtime = weights.stat().st_mtime_ns
+    res = run([reid_nb_cmd, "pretrain", "--steps", "3"], env=env)
+    assert res.returncode == 0 and weights.stat().st_mtime_ns == mtime and "pretraining mini-CLIP" not in res.stderr
+    os.environ["REID_NB_HOME"] = str(tmp_path)
+    try:
+        m = build_clip("ViT-B-16", "tiny", "tinyworld", 128, 64)
+    finally:
+        del os.environ["REID_NB_HOME"]
+    assert m.visual.positional_embedding.shape[0] == 1 + 8 * 4

@@ -13,26 +13,30 @@ import torch.nn as nn
 import torch.nn.functional as F
 from open_clip.model import CLIP, CLIPTextCfg, CLIPVisionCfg
 
-from .weights import find_weights, load_state
+from .weights import find_weights, load_state, weights_metadata
 
 # %% auto #0
 __all__ = ['TINY', 'resize_grid_embedding', 'build_clip', 'CLIPImageEncoder', 'PromptTemplate', 'CLIPTextEncoder']
 
 # %% ../../nbs/31_models_clip.ipynb #5a28839d
-TINY = {  # miniature configs of the paper architectures (random weights, CPU tests)
-    "ViT-B-16": dict(embed_dim=32, vision_cfg=CLIPVisionCfg(layers=2, width=64, head_width=32, patch_size=16, image_size=224),
-                     text_cfg=CLIPTextCfg(context_length=77, vocab_size=49408, width=64, heads=2, layers=2)),
+TINY = {  # miniature configs of the paper architectures (CPU); ViT-B-16's is mini-CLIP, pretrained at 64x32
+    "ViT-B-16": dict(embed_dim=128, vision_cfg=CLIPVisionCfg(layers=4, width=128, head_width=32, patch_size=16, image_size=224),
+                     text_cfg=CLIPTextCfg(context_length=77, vocab_size=49408, width=128, heads=4, layers=2)),
     "RN50": dict(embed_dim=32, vision_cfg=CLIPVisionCfg(layers=(1, 1, 1, 1), width=16, head_width=8, image_size=224),
                  text_cfg=CLIPTextCfg(context_length=77, vocab_size=49408, width=64, heads=2, layers=2)),
 }
 
-def resize_grid_embedding(pe: torch.Tensor, grid: tuple[int, int], extra: int = 1) -> torch.Tensor:
-    "Interpolate a (extra + h*w, D) position embedding from its (square) grid to `grid` (bicubic)."
+def resize_grid_embedding(pe: torch.Tensor, grid: tuple[int, int], extra: int = 1,
+                          old: tuple[int, int] | None = None) -> torch.Tensor:
+    "Interpolate a (extra + h*w, D) position embedding from its grid `old` (default: square) to `grid` (bicubic)."
     tok, img = pe[:extra], pe[extra:]
-    old = int(round(len(img) ** 0.5))
-    if old * old != len(img): raise ValueError(f"cannot infer a square grid from {len(img)} position embeddings")
-    if (old, old) == tuple(grid): return pe
-    img = img.reshape(1, old, old, -1).permute(0, 3, 1, 2)
+    if old is None:
+        side = int(round(len(img) ** 0.5))
+        if side * side != len(img): raise ValueError(f"cannot infer a square grid from {len(img)} position embeddings")
+        old = (side, side)
+    if old[0] * old[1] != len(img): raise ValueError(f"{len(img)} position embeddings do not form a {old[0]}x{old[1]} grid")
+    if tuple(old) == tuple(grid): return pe
+    img = img.reshape(1, old[0], old[1], -1).permute(0, 3, 1, 2)
     img = F.interpolate(img.float(), size=grid, mode="bicubic", align_corners=False).to(pe.dtype)
     return torch.cat([tok, img.permute(0, 2, 3, 1).reshape(grid[0] * grid[1], -1)])
 
@@ -57,7 +61,8 @@ def _adapt_resolution(model: CLIP, height: int, width: int, last_stride: int = 1
         if height % ps[0] or width % ps[1]:
             raise ValueError(f"input {height}x{width} is not a multiple of the {ps[0]}x{ps[1]} patch size")
         grid = (height // ps[0], width // ps[1])
-        v.positional_embedding = nn.Parameter(resize_grid_embedding(v.positional_embedding.data, grid))
+        old = tuple(v.grid_size)
+        v.positional_embedding = nn.Parameter(resize_grid_embedding(v.positional_embedding.data, grid, old=old))
         v.grid_size = grid
     v.image_size = (height, width)
 
@@ -76,7 +81,13 @@ def build_clip(name: str = "ViT-B-16", preset: str = "paper", pretrained: str = 
     else:
         raise ValueError(f"preset {preset!r} unknown; use 'paper' or 'tiny'")
     if pretrained:
-        sd = load_state(find_weights(name, pretrained))
+        path = find_weights(name, pretrained)
+        if pretrained == "tinyworld":  # the tiny preset pretrained by `reid-nb pretrain`, at the corpus resolution
+            if preset != "tiny" or name != "ViT-B-16":
+                raise ValueError(f"pretrained='tinyworld' exists for the tiny ViT-B-16 preset only, not {preset} {name}")
+            pre = weights_metadata(path)["config"]
+            _adapt_resolution(model, pre["height"], pre["width"])
+        sd = load_state(path)
         missing, unexpected = model.load_state_dict(sd, strict=False)
         real_missing = [k for k in missing if not k.endswith("attn_mask")]
         if real_missing or unexpected:

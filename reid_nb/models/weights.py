@@ -5,13 +5,16 @@
 # %% ../../nbs/30_models_weights.ipynb #a553e57e
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import torch
 
+from ..config import get_paths
+
 # %% auto #0
-__all__ = ['WeightsNotFound', 'weights_dir', 'find_weights', 'load_state']
+__all__ = ['WeightsNotFound', 'weights_dir', 'find_weights', 'load_state', 'tinyworld_weights', 'weights_metadata']
 
 # %% ../../nbs/30_models_weights.ipynb #b0149754
 class WeightsNotFound(FileNotFoundError):
@@ -23,6 +26,7 @@ def weights_dir() -> Path:
 
 def find_weights(name: str, pretrained: str) -> Path:
     "The file holding `pretrained` weights of model `name` (a path, or a tag looked up in `weights_dir()`)."
+    if pretrained == "tinyworld": return tinyworld_weights(name)
     p = Path(pretrained).expanduser()
     if p.suffix and p.is_file(): return p
     candidates = [weights_dir() / f"{name}-{pretrained}{ext}" for ext in (".safetensors", ".pt", ".bin")]
@@ -48,3 +52,16 @@ def load_state(path: Path) -> dict[str, torch.Tensor]:
             f"'{path.with_suffix('.safetensors')}')\"") from None
     return sd.get("state_dict", sd) if isinstance(sd, dict) else sd
 
+
+def tinyworld_weights(name: str, must_exist: bool = True) -> Path:
+    "The tiny world's pretrained weights of the tiny preset of `name` (data/tinyworld/<name>.safetensors)."
+    p = get_paths().data / "tinyworld" / f"{name}.safetensors"
+    if must_exist and not p.is_file():
+        raise WeightsNotFound(f"the tiny world's pretrained {name} is not at {p}: run `reid-nb pretrain` once (a few "
+                              f"minutes on a CPU), or pass pretrained='' for random weights")
+    return p
+
+def weights_metadata(path: Path) -> dict:
+    "The reid_nb metadata stored in a safetensors file (what pretrained it, its config and measurements), or {}."
+    from safetensors import safe_open
+    with safe_open(str(path), "pt") as f: return json.loads((f.metadata() or {}).get("reid_nb", "{}"))
