@@ -11,16 +11,16 @@ import torch
 import torch.nn as nn
 from transformers import Dinov2Config, Dinov2Model
 
-from .weights import WeightsNotFound, weights_dir
+from .weights import WeightsNotFound, load_state, tinyworld_weights, weights_dir
 
 # %% auto #0
 __all__ = ['DINOV2_CONFIGS', 'find_hf_folder', 'DINOv2Encoder', 'build_dinov2']
 
 # %% ../../nbs/33_models_dinov2.ipynb #899bb3e1
-DINOV2_CONFIGS = {  # ViT-S/14 as released, and a miniature of it for CPU tests
+DINOV2_CONFIGS = {  # ViT-S/14 as released, and its miniature (mini-DINOv2 of the tiny world, see models_tinyworld)
     "paper": dict(hidden_size=384, num_hidden_layers=12, num_attention_heads=6, intermediate_size=1536, patch_size=14,
                   image_size=518, layerscale_value=1.0),
-    "tiny": dict(hidden_size=48, num_hidden_layers=2, num_attention_heads=2, intermediate_size=96, patch_size=14,
+    "tiny": dict(hidden_size=128, num_hidden_layers=4, num_attention_heads=4, intermediate_size=512, patch_size=14,
                  image_size=518, layerscale_value=1.0),
 }
 
@@ -48,7 +48,11 @@ class DINOv2Encoder(nn.Module):
 def build_dinov2(preset: str = "paper", pretrained: str = "facebook/dinov2-small", frozen: bool = True) -> DINOv2Encoder:
     "DINOv2 ViT-S/14 (or its tiny miniature), from local weights or random; frozen by default as in VICP."
     if preset not in DINOV2_CONFIGS: raise ValueError(f"preset {preset!r} unknown; use 'paper' or 'tiny'")
-    if pretrained:
+    if pretrained == "tinyworld":  # the tiny preset pretrained by `reid-nb pretrain`
+        if preset != "tiny": raise ValueError("pretrained='tinyworld' is the tiny DINOv2 preset's; use preset='tiny'")
+        model = Dinov2Model(Dinov2Config(**DINOV2_CONFIGS["tiny"]))
+        model.load_state_dict(load_state(tinyworld_weights("dinov2")))
+    elif pretrained:
         model = Dinov2Model.from_pretrained(find_hf_folder(pretrained), local_files_only=True)
     else:
         model = Dinov2Model(Dinov2Config(**DINOV2_CONFIGS[preset]))

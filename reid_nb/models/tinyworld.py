@@ -5,6 +5,7 @@
 # %% ../../nbs/34_models_tinyworld.ipynb #7bc45658
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -25,11 +26,13 @@ from ..data.corpus import CorpusConfig, CorpusItem, generate_corpus, load_corpus
 from ..data.synthpeds import CATEGORIES
 from ..data.transforms import NORMS
 from .clip import TINY, CLIPTextEncoder, build_clip
+from .dinov2 import DINOV2_CONFIGS, build_dinov2
 from .weights import tinyworld_weights, weights_metadata
 
 # %% auto #0
 __all__ = ['PROBE_ATTRIBUTES', 'MiniClipConfig', 'config_hash', 'tinyworld_dir', 'CorpusTensors', 'corpus_tensors', 'normalise',
-           'clip_loss', 'encode', 'probe_clip', 'probe_table', 'pretrain_clip']
+           'clip_loss', 'encode', 'probe_clip', 'probe_table', 'pretrain_clip', 'MiniDinoConfig', 'DinoHead', 'augment',
+           'dino_loss', 'pretrain_dinov2', 'knn_probe', 'dino_table']
 
 # %% ../../nbs/34_models_tinyworld.ipynb #a3bf281d
 @dataclass(frozen=True)
@@ -201,3 +204,131 @@ def pretrain_clip(cfg: MiniClipConfig = MiniClipConfig(), out: str | Path | None
             "images": len(data.items), "model": "ViT-B-16 tiny preset", "probes": probes}
     _atomic_save(model.state_dict(), meta, out)
     return out
+
+# %% ../../nbs/34_models_tinyworld.ipynb #dd38b612
+@dataclass(frozen=True)
+class MiniDinoConfig:
+    "How mini-DINOv2 (the tiny DINOv2 preset) is pretrained on the corpus images: DINO self-distillation."
+    steps: int = 600
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.04
+    warmup_steps: int = 50
+    height: int = 56  # 4x2 patches of 14 pixels, cropped from the 64x32 corpus images
+    width: int = 28
+    prototypes: int = 256  # output dimension of the DINO head
+    student_temp: float = 0.1
+    teacher_temp: float = 0.04
+    center_momentum: float = 0.9
+    teacher_momentum: float = 0.99  # EMA of the teacher, raised to 1 along a cosine (DINO: 0.996 over 100+ epochs)
+    seed: int = 0
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+
+class DinoHead(torch.nn.Module):
+    "DINO's projection head: a 3-layer MLP to a bottleneck, L2 normalisation, weight-normalised prototypes."
+    def __init__(self, dim: int, prototypes: int, hidden: int = 512, bottleneck: int = 128):
+        super().__init__()
+        self.mlp = torch.nn.Sequential(torch.nn.Linear(dim, hidden), torch.nn.GELU(), torch.nn.Linear(hidden, hidden),
+                                       torch.nn.GELU(), torch.nn.Linear(hidden, bottleneck))
+        self.last = torch.nn.utils.parametrizations.weight_norm(torch.nn.Linear(bottleneck, prototypes, bias=False))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.last(F.normalize(self.mlp(x), dim=-1))
+
+def augment(images: torch.Tensor, size: tuple[int, int], g: torch.Generator) -> torch.Tensor:
+    "A DINO global view of uint8 `images`: random resized crop (40-100% of the area), flip, mild brightness and contrast."
+    n, _, H, W = images.shape
+    out = torch.empty(n, 3, *size)
+    for i in range(n):
+        s = torch.empty(1).uniform_(0.4, 1.0, generator=g).item()
+        r = math.exp(torch.empty(1).uniform_(math.log(3 / 4), math.log(4 / 3), generator=g).item())
+        h, w = min(H, round(H * math.sqrt(s * r))), min(W, round(W * math.sqrt(s / r)))
+        y, x = (int(torch.randint(0, d + 1, (1,), generator=g)) for d in (H - h, W - w))
+        out[i] = F.interpolate(images[i:i + 1, :, y:y + h, x:x + w].float(), size=size, mode="bilinear", align_corners=False)[0]
+    out = torch.where(torch.rand(n, 1, 1, 1, generator=g) < 0.5, out.flip(-1), out)
+    # colour jitter stays mild: clothes colours are what identities differ in (a camera's gain and cast are not)
+    bright = 1 + (torch.rand(n, 1, 1, 1, generator=g) - 0.5) * 0.4
+    mean = out.mean((1, 2, 3), keepdim=True)
+    contrast = 1 + (torch.rand(n, 1, 1, 1, generator=g) - 0.5) * 0.4
+    return normalise(((out - mean) * contrast + mean) * bright)
+
+def dino_loss(student: list[torch.Tensor], teacher: list[torch.Tensor], center: torch.Tensor, cfg: MiniDinoConfig,
+              teacher_temp: float) -> torch.Tensor:
+    "Cross-entropy between the centred, sharpened teacher of one view and the student of the other view."
+    t = [F.softmax((x - center) / teacher_temp, dim=-1) for x in teacher]
+    s = [F.log_softmax(x / cfg.student_temp, dim=-1) for x in student]
+    return sum(-(t[a] * s[b]).sum(-1).mean() for a in range(2) for b in range(2) if a != b) / 2
+
+# %% ../../nbs/34_models_tinyworld.ipynb #4aa81750
+def pretrain_dinov2(cfg: MiniDinoConfig = MiniDinoConfig(), out: str | Path | None = None,
+                    corpus_root: str | Path | None = None, progress: bool = True, force: bool = False) -> Path:
+    "Pretrain mini-DINOv2 by self-distillation on the corpus images (captions unused); cached by config hash."
+    out = Path(out) if out else tinyworld_weights("dinov2", must_exist=False)
+    key = config_hash(cfg, DINOV2_CONFIGS["tiny"])
+    if out.is_file() and not force and weights_metadata(out).get("hash") == key: return out
+    root = generate_corpus(Path(corpus_root) if corpus_root else tinyworld_dir() / "corpus", cfg.corpus, progress=progress)
+    data = corpus_tensors(root, "pretrain", 64, 32)
+    torch.manual_seed(cfg.seed)
+    student = build_dinov2("tiny", "", frozen=False).model
+    s_head = DinoHead(student.config.hidden_size, cfg.prototypes)
+    teacher, t_head = copy.deepcopy(student).requires_grad_(False), copy.deepcopy(s_head).requires_grad_(False)
+    params = [*student.named_parameters(), *(("head." + n, p) for n, p in s_head.named_parameters())]
+    decay = [p for n, p in params if p.ndim >= 2 and "embeddings" not in n]
+    rest = [p for n, p in params if not (p.ndim >= 2 and "embeddings" not in n)]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}], lr=cfg.lr)
+    cos = lambda s: 0.5 * (1 + math.cos(math.pi * s / cfg.steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: (s + 1) / cfg.warmup_steps if s < cfg.warmup_steps else
+                                              cos(s - cfg.warmup_steps) if cfg.steps > cfg.warmup_steps else 1.0)
+    center = torch.zeros(cfg.prototypes)
+    g = torch.Generator().manual_seed(cfg.seed)
+    losses, t0 = [], time.perf_counter()
+    size = (cfg.height, cfg.width)
+    for step in tqdm(range(cfg.steps), desc="pretraining mini-DINOv2", disable=not progress, unit="step"):
+        idx = torch.randint(0, len(data.items), (cfg.batch_size,), generator=g)
+        views = [augment(data.images[idx], size, g) for _ in range(2)]
+        t_temp = cfg.teacher_temp + (0.07 - cfg.teacher_temp) * min(1.0, step / max(1, cfg.steps // 3))  # DINO's warm-up
+        with torch.no_grad():
+            t_out = [t_head(teacher(pixel_values=v).pooler_output) for v in views]
+        s_out = [s_head(student(pixel_values=v).pooler_output) for v in views]
+        loss = dino_loss(s_out, t_out, center, cfg, t_temp)
+        opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
+        with torch.no_grad():
+            m = 1 - (1 - cfg.teacher_momentum) * cos(step)
+            for a, b in zip([*teacher.parameters(), *t_head.parameters()], [*student.parameters(), *s_head.parameters()]):
+                a.mul_(m).add_(b.detach(), alpha=1 - m)
+            center.mul_(cfg.center_momentum).add_(torch.cat(t_out).mean(0), alpha=1 - cfg.center_momentum)
+        losses.append(round(loss.item(), 4))
+    seconds = time.perf_counter() - t0
+    probe = corpus_tensors(root, "probe", 64, 32)
+    meta = {"hash": key, "config": asdict(cfg), "seconds": round(seconds, 1), "losses": losses, "images": len(data.items),
+            "model": "DINOv2 tiny preset (teacher)", "probes": {"knn": knn_probe(teacher, probe, size),
+                                                                "knn_random": knn_probe(build_dinov2("tiny", "").model, probe, size)}}
+    _atomic_save(teacher.state_dict(), meta, out)  # DINO keeps the teacher: the better, smoother network
+    return out
+
+@torch.no_grad()
+def knn_probe(model, probe: CorpusTensors, size: tuple[int, int] = (56, 28), max_items: int = 2000) -> dict:
+    "Identity retrieval on held-out identities with CLS features: each image queries all other probe images."
+    from reid_nb.metrics import evaluate_features
+    model.eval()
+    sel = torch.arange(min(max_items, len(probe.items)))
+    x = F.interpolate(probe.images[sel].float(), size=size, mode="bilinear", align_corners=False)
+    f = torch.cat([model(pixel_values=normalise(x[i:i + 256])).pooler_output for i in range(0, len(x), 256)])
+    ids = {}
+    pids = torch.tensor([ids.setdefault((probe.items[i].source, probe.items[i].pid), len(ids)) for i in sel.tolist()])
+    cams = torch.arange(len(sel))  # every image its own "camera": only the query itself is excluded
+    m = evaluate_features(f, f, pids, pids, cams, cams, metric="cosine").summary()
+    return {"images": len(sel), "identities": len(ids), "mAP": m["mAP"], "rank1": m["rank1"],
+            "chance rank1": 100 * (len(sel) / len(ids) - 1) / (len(sel) - 1)}
+
+# %% ../../nbs/34_models_tinyworld.ipynb #9745c2e7
+def dino_table(meta: dict) -> str:
+    "Markdown of mini-DINOv2's identity-retrieval probe, pretrained against random weights."
+    k, r, cfg = meta["probes"]["knn"], meta["probes"]["knn_random"], meta["config"]
+    return "\n".join([
+        f"### mini-DINOv2: identity retrieval on held-out corpus identities ({cfg['steps']} steps, seed {cfg['seed']}, "
+        f"{meta['seconds'] / 60:.1f} min)", "",
+        f"Each of {k['images']} probe images ({k['identities']} identities) queries all the others with its CLS feature "
+        f"(cosine).", "", "| weights | mAP % | rank-1 % | chance rank-1 % |", "|---|---|---|---|",
+        f"| pretrained (teacher) | {k['mAP']:.1f} | {k['rank1']:.1f} | {k['chance rank1']:.2f} |",
+        f"| random | {r['mAP']:.1f} | {r['rank1']:.1f} | {r['chance rank1']:.2f} |"])
