@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import math
 import statistics
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from .config import ConfigError, config_to_dict, get_paths, make_config, write_j
 # %% auto #0
 __all__ = ['TINY', 'PROFILES', 'DEMO_SPECS', 'SweepSpec', 'load_sweep', 'run_parameters', 'resolved_config', 'run_folder_for',
            'RunOutcome', 'is_finished', 'execute_run', 'run_in_process', 'run_sweep', 'run_values', 'collect_sweep',
-           'shown_table', 'save_table', 'spec_path', 'sweep_table']
+           'shown_table', 'headline', 'direction_table', 'save_table', 'spec_path', 'sweep_table']
 
 # %% ../nbs/42_sweep.ipynb #f32ac9cf
 TINY = {"all": dict(preset="tiny", pretrained="", height=128, width=64, ids_per_batch=8, instances_per_id=4,
@@ -50,6 +51,7 @@ class SweepSpec:
     notebook: str = "nbs/experiments/run.ipynb"  # relative to the project root
     max_parallel: int = 2
     seeds: int = 1  # runs per variant (config `seed` 0, 1, ...); tables show mean ± std when more than one
+    reference: str = ""  # the full-model row that the ablation rows are compared with (direction agreement)
 
 def load_sweep(path: str | Path) -> SweepSpec:
     "Read and check a sweep spec: unknown keys, variants without overrides and unknown config fields are errors."
@@ -64,6 +66,8 @@ def load_sweep(path: str | Path) -> SweepSpec:
     spec = SweepSpec(**{**raw, "runs": {str(n): dict(o or {}) for n, o in raw["runs"].items()}})
     for extra in set(spec.paper) - set(spec.runs):
         raise ConfigError(f"{path}: paper numbers for {extra!r}, which is not a run")
+    if spec.reference and headline(spec, spec.reference) is None:
+        raise ConfigError(f"{path}: reference {spec.reference!r} must be a run with a published number")
     for name in spec.runs:
         try:
             run_parameters(spec, name)
@@ -240,6 +244,31 @@ def shown_table(df: pd.DataFrame) -> pd.DataFrame:
         out = out.drop(columns=f"{col} std")
     return out
 
+def headline(spec: SweepSpec, name: str) -> str | None:
+    "The column a row's published headline number is in: the first of the spec's columns with a published value."
+    return next((c for c in spec.columns if c in spec.paper.get(name, {})), None)
+
+def direction_table(spec: SweepSpec, df: pd.DataFrame) -> pd.DataFrame:
+    """For every row with a published number: the paper's change against the reference row, ours (mean over
+    seeds), twice the standard deviation of our difference, and whether the two agree beyond it."""
+    ref, rc = spec.reference, headline(spec, spec.reference)
+    rows = {}
+    for name in spec.runs:
+        c = headline(spec, name)
+        if name == ref or c is None or name not in df.index: continue
+        paper = spec.paper[name][c] - spec.paper[ref][rc]
+        ours = df.loc[name, c] - df.loc[ref, rc]
+        sds = [df.loc[n, f"{col} std"] if f"{col} std" in df else float("nan") for n, col in ((name, c), (ref, rc))]
+        two_sd = 2 * math.sqrt(sds[0] ** 2 + sds[1] ** 2)  # independent seeds: the variances add
+        if two_sd != two_sd: verdict = "one seed: no claim"
+        elif abs(ours) <= two_sd: verdict = "agrees" if paper == 0 else "within 2 std"
+        else: verdict = "agrees" if paper != 0 and (paper > 0) == (ours > 0) else "disagrees"
+        rows[name] = {"compared": c if c == rc else f"{c} vs {rc}", "paper change": paper, "our change": ours,
+                      "2 std": two_sd, "direction": verdict}
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = f"against {ref!r}"
+    return out
+
 def save_table(df: pd.DataFrame, spec: SweepSpec, out_dir: str | Path | None = None, note: str = "") -> list[Path]:
     "Write the table as CSV (means and stds) and Markdown ('mean ± std', source of the published numbers) and a bar plot."
     import matplotlib.pyplot as plt
@@ -251,6 +280,11 @@ def save_table(df: pd.DataFrame, spec: SweepSpec, out_dir: str | Path | None = N
     if "seeds" in df: text.append("Our values: mean ± sample standard deviation over the seeds of each variant.")
     if spec.paper_source: text.append(f"Published numbers: {spec.paper_source}.")
     if note: text.append(note)
+    if spec.reference:
+        text += ["", f"#### Direction agreement with the paper (each row against {spec.reference!r})", "",
+                 direction_table(spec, df).to_markdown(floatfmt=".2f"), "",
+                 "A direction agrees when our change has the paper's sign and exceeds twice the standard deviation "
+                 "of our difference (seeds independent); 'within 2 std' claims nothing."]
     md.write_text("\n".join(text) + "\n")
     col = spec.columns[0]
     x = list(range(len(df)))
