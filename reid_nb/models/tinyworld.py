@@ -22,9 +22,11 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from ..config import get_paths
-from ..data.corpus import CorpusConfig, CorpusItem, generate_corpus, load_corpus
+from ..data.corpus import CORPUS_PID_BASE, CorpusConfig, CorpusItem, generate_corpus, load_corpus
+from ..data.domains import DOMAINS
 from ..data.synthpeds import CATEGORIES
 from ..data.transforms import NORMS
+from ..metrics import evaluate_features
 from .clip import TINY, CLIPTextEncoder, build_clip
 from .dinov2 import DINOV2_CONFIGS, build_dinov2
 from .weights import tinyworld_weights, weights_metadata
@@ -97,8 +99,6 @@ PROBE_ATTRIBUTES = {  # what the zero-shot probe asks about, per source category
 
 def _instance(it: CorpusItem, seed: int):
     "Rebuild the instance behind a corpus item (sources are domains of pedestrians or categories)."
-    from reid_nb.data.corpus import CORPUS_PID_BASE
-    from reid_nb.data.domains import DOMAINS
     cat = "pedestrian" if it.source in DOMAINS else it.source
     return cat, CATEGORIES[cat].sample(it.pid + CORPUS_PID_BASE, seed, DOMAINS[it.domain])
 
@@ -124,8 +124,8 @@ def probe_clip(model, probe: CorpusTensors, seed: int = 0, max_items: int = 600,
     for k, it in enumerate(items):
         cat, inst = _instance(it, seed)
         if it.category == "cyclist" and cat == "pedestrian": continue  # cyclists are probed as their own source
-        for attr in PROBE_ATTRIBUTES.get(cat if it.category != "cyclist" else "cyclist", ()):
-            groups.setdefault((cat if it.category != "cyclist" else "cyclist", attr), []).append((k, inst, it.view))
+        for attr in PROBE_ATTRIBUTES[cat]:
+            groups.setdefault((cat, attr), []).append((k, inst, it.view))
     for (cat, attr), rows in groups.items():
         values = sorted({getattr(inst, attr) for _, inst, _ in rows}, key=str)
         if len(values) < 2: continue
@@ -161,6 +161,21 @@ def probe_table(meta: dict) -> str:
     return "\n".join(lines)
 
 # %% ../../nbs/34_models_tinyworld.ipynb #07dde9a1
+def _is_cached(out: Path, key: str, force: bool) -> bool:
+    "Whether `out` holds weights pretrained with the config whose hash is `key` (and no retraining is forced)."
+    return out.is_file() and not force and weights_metadata(out).get("hash") == key
+
+def _corpus(cfg, corpus_root: str | Path | None, progress: bool) -> Path:
+    "The corpus a pretraining config names, generated (or reused) under `corpus_root` or data/tinyworld/corpus."
+    return generate_corpus(Path(corpus_root) if corpus_root else tinyworld_dir() / "corpus", cfg.corpus, progress=progress)
+
+def _adamw_groups(named_params, weight_decay: float) -> list[dict]:
+    "AdamW groups as CLIP and DINO set them: weight decay on matrices, none on vectors and embedding tables."
+    named_params = list(named_params)
+    decays = lambda n, p: p.ndim >= 2 and "embedding" not in n
+    return [{"params": [p for n, p in named_params if decays(n, p)], "weight_decay": weight_decay},
+            {"params": [p for n, p in named_params if not decays(n, p)], "weight_decay": 0.0}]
+
 def _atomic_save(state: dict, meta: dict, out: Path) -> None:
     from safetensors.torch import save_file
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -173,16 +188,13 @@ def pretrain_clip(cfg: MiniClipConfig = MiniClipConfig(), out: str | Path | None
     "Pretrain mini-CLIP on the corpus; cached: weights whose stored hash matches `cfg` are reused."
     out = Path(out) if out else tinyworld_weights("ViT-B-16", must_exist=False)
     key = config_hash(cfg, TINY["ViT-B-16"])
-    if out.is_file() and not force and weights_metadata(out).get("hash") == key: return out
-    root = generate_corpus(Path(corpus_root) if corpus_root else tinyworld_dir() / "corpus", cfg.corpus, progress=progress)
+    if _is_cached(out, key, force): return out
+    root = _corpus(cfg, corpus_root, progress)
     data = corpus_tensors(root, "pretrain", cfg.height, cfg.width)
     torch.manual_seed(cfg.seed)
     model = build_clip("ViT-B-16", "tiny", "", cfg.height, cfg.width)
     text = CLIPTextEncoder(model)  # the same tower, cut after the batch's last end-of-text token (causal: exact)
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n]
-    rest = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embedding" not in n)]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}],
-                            lr=cfg.lr, betas=(0.9, 0.98), eps=1e-6)
+    opt = torch.optim.AdamW(_adamw_groups(model.named_parameters(), cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.98), eps=1e-6)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: (s + 1) / cfg.warmup_steps if s < cfg.warmup_steps else
                                               0.5 * (1 + math.cos(math.pi * (s - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps))))
     g = torch.Generator().manual_seed(cfg.seed)
@@ -265,17 +277,15 @@ def pretrain_dinov2(cfg: MiniDinoConfig = MiniDinoConfig(), out: str | Path | No
     "Pretrain mini-DINOv2 by self-distillation on the corpus images (captions unused); cached by config hash."
     out = Path(out) if out else tinyworld_weights("dinov2", must_exist=False)
     key = config_hash(cfg, DINOV2_CONFIGS["tiny"])
-    if out.is_file() and not force and weights_metadata(out).get("hash") == key: return out
-    root = generate_corpus(Path(corpus_root) if corpus_root else tinyworld_dir() / "corpus", cfg.corpus, progress=progress)
-    data = corpus_tensors(root, "pretrain", 64, 32)
+    if _is_cached(out, key, force): return out
+    root = _corpus(cfg, corpus_root, progress)
+    data = corpus_tensors(root, "pretrain", cfg.corpus.height, cfg.corpus.width)
     torch.manual_seed(cfg.seed)
     student = build_dinov2("tiny", "", frozen=False).model
     s_head = DinoHead(student.config.hidden_size, cfg.prototypes)
     teacher, t_head = copy.deepcopy(student).requires_grad_(False), copy.deepcopy(s_head).requires_grad_(False)
     params = [*student.named_parameters(), *(("head." + n, p) for n, p in s_head.named_parameters())]
-    decay = [p for n, p in params if p.ndim >= 2 and "embeddings" not in n]
-    rest = [p for n, p in params if not (p.ndim >= 2 and "embeddings" not in n)]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}], lr=cfg.lr)
+    opt = torch.optim.AdamW(_adamw_groups(params, cfg.weight_decay), lr=cfg.lr)
     cos = lambda s: 0.5 * (1 + math.cos(math.pi * s / cfg.steps))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: (s + 1) / cfg.warmup_steps if s < cfg.warmup_steps else
                                               cos(s - cfg.warmup_steps) if cfg.steps > cfg.warmup_steps else 1.0)
@@ -299,7 +309,7 @@ def pretrain_dinov2(cfg: MiniDinoConfig = MiniDinoConfig(), out: str | Path | No
             center.mul_(cfg.center_momentum).add_(torch.cat(t_out).mean(0), alpha=1 - cfg.center_momentum)
         losses.append(round(loss.item(), 4))
     seconds = time.perf_counter() - t0
-    probe = corpus_tensors(root, "probe", 64, 32)
+    probe = corpus_tensors(root, "probe", cfg.corpus.height, cfg.corpus.width)
     meta = {"hash": key, "config": asdict(cfg), "seconds": round(seconds, 1), "losses": losses, "images": len(data.items),
             "model": "DINOv2 tiny preset (teacher)", "probes": {"knn": knn_probe(teacher, probe, size),
                                                                 "knn_random": knn_probe(build_dinov2("tiny", "").model, probe, size)}}
@@ -309,7 +319,6 @@ def pretrain_dinov2(cfg: MiniDinoConfig = MiniDinoConfig(), out: str | Path | No
 @torch.no_grad()
 def knn_probe(model, probe: CorpusTensors, size: tuple[int, int] = (56, 28), max_items: int = 2000) -> dict:
     "Identity retrieval on held-out identities with CLS features: each image queries all other probe images."
-    from reid_nb.metrics import evaluate_features
     model.eval()
     sel = torch.arange(min(max_items, len(probe.items)))
     x = F.interpolate(probe.images[sel].float(), size=size, mode="bilinear", align_corners=False)
