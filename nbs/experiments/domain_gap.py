@@ -4,7 +4,7 @@ evaluated on every domain's query/gallery, over several seeds.
 Each run is `reid-nb train` (checkpointed: re-running skips finished runs) followed by `reid-nb evaluate RUN
 --target` on the other domains; two runs at a time, one compute thread each.
 
-    python nbs/experiments/domain_gap.py              # 4 domains x 3 seeds: about 45 minutes on 2 cores
+    python nbs/experiments/domain_gap.py              # 4 domains x 3 seeds: about 15 minutes on 2 cores
     python nbs/experiments/domain_gap.py --seeds 1
 Results: figures/domain_gap.json, .md and .png (mean ± std of mAP and rank-1 over the seeds).
 """
