@@ -14,7 +14,7 @@ import random
 import sys
 import typing
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -22,10 +22,10 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['METHODS', 'METHODS_PACKAGE', 'PRECISIONS', 'RunConfig', 'Method', 'register_method', 'discover_methods',
-           'ConfigError', 'config_fields', 'get_method', 'config_class', 'make_config', 'config_to_dict', 'write_json',
-           'save_config', 'load_config', 'seed_everything', 'select_device', 'select_precision', 'autocast', 'Paths',
-           'project_root', 'get_paths']
+__all__ = ['METHODS', 'METHODS_PACKAGE', 'TINY_WORLD_DEFAULTS', 'PRECISIONS', 'RunConfig', 'Method', 'register_method',
+           'discover_methods', 'ConfigError', 'config_fields', 'get_method', 'config_class', 'make_config',
+           'config_to_dict', 'write_json', 'save_config', 'load_config', 'seed_everything', 'select_device',
+           'select_precision', 'autocast', 'Paths', 'project_root', 'get_paths']
 
 # %% ../nbs/00_config.ipynb #6eed90c7
 @dataclass
@@ -165,8 +165,11 @@ def config_class(method: str) -> type[RunConfig]:
     "The config class (paper defaults) of the registered method `method`."
     return get_method(method).config
 
+TINY_WORLD_DEFAULTS = {("ViT-B-16", "openai"): "tinyworld"}  # (backbone, paper weights) -> their tiny-world miniature
+
 def make_config(method: str = "bot", **overrides) -> RunConfig:
-    "The paper-default config of `method` with flat `overrides` applied, type-checked and coerced."
+    """The paper-default config of `method` with flat `overrides` applied, type-checked and coerced. At the tiny
+    preset, paper weights that the tiny world has a miniature of become that miniature unless `pretrained` is given."""
     cls, valid = config_class(method), config_fields(method)
     unknown = [k for k in overrides if k not in valid]
     if unknown:
@@ -176,7 +179,10 @@ def make_config(method: str = "bot", **overrides) -> RunConfig:
         raise ConfigError(f"unknown config key {k!r} for method {method!r}.{hint} "
                           f"Valid keys: {', '.join(valid)}")
     overrides.pop("method", None)
-    return cls(**{k: _coerce(k, v, valid[k]) for k, v in overrides.items()})
+    cfg = cls(**{k: _coerce(k, v, valid[k]) for k, v in overrides.items()})
+    if cfg.preset == "tiny" and "pretrained" not in overrides and (cfg.backbone, cfg.pretrained) in TINY_WORLD_DEFAULTS:
+        cfg = replace(cfg, pretrained=TINY_WORLD_DEFAULTS[cfg.backbone, cfg.pretrained])
+    return cfg
 
 # %% ../nbs/00_config.ipynb #34d25ff5
 def config_to_dict(cfg: RunConfig) -> dict[str, Any]:
