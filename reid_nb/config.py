@@ -41,6 +41,7 @@ class RunConfig:
     instances_per_id: int = 4  # K of the PK sampler
     eval_batch_size: int = 256
     num_workers: int = 2  # image-decoding worker processes per loader
+    image_cache_mb: int = 1024  # decoded, resized images kept in memory across epochs when num_workers=0 (0: off)
     # augmentation (training only)
     flip_prob: float = 0.5  # horizontal flip
     pad: int = 10  # zero padding before a random crop back to height x width (0: no crop)

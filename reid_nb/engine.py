@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 import shutil
@@ -32,9 +33,9 @@ from .optim import build_optimizer, build_scheduler
 from .data.sampling import Loaders, eval_loaders, make_loaders, set_epoch
 
 # %% auto #0
-__all__ = ['RUNTIME_KEYS', 'Stage', 'RunContext', 'ReIDModel', 'build_model', 'count_parameters', 'extract_features',
-           'evaluate_model', 'git_commit', 'run_folder', 'check_resumable', 'start_run_folder', 'make_accelerator',
-           'train_epoch', 'train', 'LoadedRun', 'load_run', 'evaluate_run']
+__all__ = ['FEATURES_FILE', 'RUNTIME_KEYS', 'Stage', 'RunContext', 'ReIDModel', 'build_model', 'count_parameters',
+           'extract_features', 'evaluate_model', 'git_commit', 'run_folder', 'check_resumable', 'start_run_folder',
+           'make_accelerator', 'train_epoch', 'train', 'LoadedRun', 'load_run', 'evaluate_run', 'final_features']
 
 # %% ../nbs/40_engine.ipynb #51a69063
 @dataclass
@@ -112,12 +113,22 @@ def extract_features(model: nn.Module, loader, accelerator: Accelerator, desc: s
     model.train(was_training)
     return torch.cat(feats), torch.cat(pids), torch.cat(camids)
 
+FEATURES_FILE = "features.safetensors"  # a run's final query and gallery features, beside its checkpoint
+
+def _images_key(loaders: Loaders) -> str:
+    "A hash of the query and gallery image paths, in order: which images saved features belong to."
+    paths = [r.path for ld in (loaders.query, loaders.gallery) for r in ld.dataset.records]
+    return hashlib.sha1("\n".join(map(str, paths)).encode()).hexdigest()
+
 def evaluate_model(model: ReIDModel, loaders: Loaders, cfg: RunConfig, accelerator: Accelerator,
-                   progress: bool = True) -> dict[str, float]:
-    "Rank-1/5/10, mAP and mINP (percent) of `model` on query vs gallery (re-ranked when `cfg.rerank`), and the time taken."
+                   progress: bool = True, save_to: Path | None = None) -> dict[str, float]:
+    """Rank-1/5/10, mAP and mINP (percent) of `model` on query vs gallery (re-ranked when `cfg.rerank`), and the time
+    taken; the features, pids and camids are also written to `save_to` when given (safetensors, atomically)."""
     t = time.perf_counter()
     qf, qp, qc = extract_features(model, loaders.query, accelerator, "query features", progress)
     gf, gp, gc = extract_features(model, loaders.gallery, accelerator, "gallery features", progress)
+    if save_to is not None:
+        save_checkpoint(save_to, {"query": [qf, qp, qc], "gallery": [gf, gp, gc], "images": _images_key(loaders)})
     if cfg.rerank:
         res = evaluate_rank(rerank_features(qf, gf, metric=model.metric), qp, gp, qc, gc)
     else:
@@ -125,7 +136,7 @@ def evaluate_model(model: ReIDModel, loaders: Loaders, cfg: RunConfig, accelerat
     return {**res.summary(), "eval_s": round(time.perf_counter() - t, 3)}
 
 # %% ../nbs/40_engine.ipynb #ae824f86
-RUNTIME_KEYS = {"run_dir", "resume", "device", "num_workers", "eval_batch_size", "eval_period"}
+RUNTIME_KEYS = {"run_dir", "resume", "device", "num_workers", "eval_batch_size", "eval_period", "image_cache_mb"}
 
 def git_commit(root: Path | None = None) -> dict[str, Any]:
     "The git commit of the project (and whether the work tree has uncommitted changes), or None outside git."
@@ -302,7 +313,7 @@ def train(cfg: RunConfig, stop_after: int | None = None, progress: bool = True) 
             periodic = cfg.eval_period > 0 and (epoch + 1) % cfg.eval_period == 0
             at_end = si == last_eval_stage and epoch + 1 == stage.cfg.epochs
             if stage.evaluate and (periodic or at_end) and acc.is_main_process:
-                rec.update(evaluate_model(model, loaders, cfg, acc, progress))
+                rec.update(evaluate_model(model, loaders, cfg, acc, progress, root / FEATURES_FILE if at_end else None))
                 timings["eval_s"] += rec["eval_s"]
             history.append(rec)
             if progress: acc.print(_format_epoch(rec))
@@ -317,7 +328,7 @@ def train(cfg: RunConfig, stop_after: int | None = None, progress: bool = True) 
             if stop_after is not None and done >= stop_after:
                 return {"run_dir": str(root), "history": history, "finished": False}
     if not history or "mAP" not in history[-1]:  # e.g. no evaluating stage ran in this call
-        ev = evaluate_model(model, loaders, cfg, acc, progress) if acc.is_main_process else {}
+        ev = evaluate_model(model, loaders, cfg, acc, progress, root / FEATURES_FILE) if acc.is_main_process else {}
         if history: history[-1].update(ev)
         timings["eval_s"] += ev.get("eval_s", 0.0)
     final = history[-1] if history else {}
@@ -399,3 +410,14 @@ def evaluate_run(run_dir: str | Path | None = None, cfg: RunConfig | None = None
         earlier = json.loads(path.read_text()) if path.is_file() else {}
         write_json(path, {**earlier, key: out})
     return out
+
+def final_features(run: LoadedRun, run_dir: str | Path | None = None, progress: bool = True) -> tuple[torch.Tensor, ...]:
+    """Query features, pids, camids and gallery features, pids, camids of a loaded run: those the run's final
+    evaluation saved in `run_dir` when they are of the same data, else extracted now."""
+    f = Path(run_dir) / FEATURES_FILE if run_dir is not None else None
+    if f is not None and f.is_file():
+        saved = load_checkpoint(f)
+        if saved["images"] == _images_key(run.loaders): return (*saved["query"], *saved["gallery"])
+    q = extract_features(run.model, run.loaders.query, run.accelerator, "query features", progress)
+    g = extract_features(run.model, run.loaders.gallery, run.accelerator, "gallery features", progress)
+    return (*q, *g)

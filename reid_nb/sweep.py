@@ -31,13 +31,13 @@ __all__ = ['TINY', 'PROFILES', 'PROFILE_SEEDS', 'DEMO_SPECS', 'MORE_SPECS', 'Swe
            'save_table', 'spec_path', 'sweep_table']
 
 # %% ../nbs/42_sweep.ipynb #f32ac9cf
-TINY = {"all": dict(preset="tiny", pretrained="", height=128, width=64, ids_per_batch=8, instances_per_id=4,
+TINY = {"all": dict(preset="tiny", height=128, width=64, ids_per_batch=8, instances_per_id=4,
                     epochs=12, warmup_epochs=2, lr=1e-3, lr_steps=(10,), eval_period=0, num_workers=0, device="cpu"),
-        # CLIP methods start from the tiny world's mini-CLIP (`reid-nb pretrain`); BoT's tiny ResNet has no
-        # ImageNet of its own and starts from random weights
-        "clip_baseline": dict(pretrained="tinyworld"),
-        "promptsg": dict(pretrained="tinyworld", text_pretrained="tinyworld", new_module_lr=1e-3),
-        "clipreid": dict(pretrained="tinyworld", stage1_epochs=10, stage1_lr=5e-3, stage1_batch_size=32)}
+        # CLIP methods start from the tiny world's mini-CLIP without saying so (`TINY_WORLD_DEFAULTS`); BoT's tiny
+        # ResNet has no ImageNet of its own and starts from random weights
+        "bot": dict(pretrained=""),
+        "promptsg": dict(text_pretrained="tinyworld", new_module_lr=1e-3),
+        "clipreid": dict(stage1_epochs=10, stage1_lr=5e-3, stage1_batch_size=32)}
 PROFILES = {"tiny": TINY}  # built-in profiles; a spec's own `profiles` add to them
 PROFILE_SEEDS = {"tiny": 3}  # runs per variant under a profile when neither the spec nor the caller says
 

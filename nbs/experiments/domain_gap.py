@@ -44,7 +44,7 @@ def one_run(source: str, seed: int, roots: dict[str, Path], runs: Path) -> dict:
     "Train on `source` with `seed` (skipped when finished), evaluate on every domain; {target: metrics}."
     run = runs / f"{source}-seed{seed}"
     if not (run / "results.json").exists():
-        cli("train", "--method", "bot", *sets({**TINY["all"], "dataset": f"synthpeds_{source}",
+        cli("train", "--method", "bot", *sets({**TINY["all"], **TINY["bot"], "dataset": f"synthpeds_{source}",
                                                "data_root": roots[source], "seed": seed, "run_dir": run}))
     out = {}
     for target in DOMAINS:

@@ -95,18 +95,22 @@ def _loader_kwargs(cfg: RunConfig) -> dict:
     "The DataLoader settings every loader of a run shares."
     return dict(num_workers=cfg.num_workers, pin_memory=torch.cuda.is_available(), worker_init_fn=_seed_worker)
 
+def _cache_mb(cfg: RunConfig) -> int:
+    "The image cache of a run's datasets: only without worker processes (each worker would hold its own copy)."
+    return cfg.image_cache_mb if cfg.num_workers == 0 else 0
+
 def make_loaders(ds: ReIDDataset, cfg: RunConfig, rank: int | None = None, world_size: int | None = None) -> Loaders:
     "Train (PK-sampled, augmented), query and gallery loaders for `ds` as `cfg` describes."
     g = torch.Generator().manual_seed(cfg.seed)
     sampler = PKSampler([r.pid for r in ds.train], cfg.ids_per_batch, cfg.instances_per_id, cfg.seed, rank, world_size)
-    train = DataLoader(ReIDImages(ds.train, transforms_from_config(cfg, True)), batch_sampler=sampler, generator=g,
-                       **_loader_kwargs(cfg))
+    train = DataLoader(ReIDImages(ds.train, transforms_from_config(cfg, True), _cache_mb(cfg)), batch_sampler=sampler,
+                       generator=g, **_loader_kwargs(cfg))
     return Loaders(train, *eval_loaders(ds, cfg), ds.num_train_pids, ds.num_cams)
 
 def eval_loaders(ds: ReIDDataset, cfg: RunConfig) -> tuple[DataLoader, DataLoader]:
     "Query and gallery loaders of `ds` (no augmentation, in file order)."
     ev = transforms_from_config(cfg, False)
-    return tuple(DataLoader(ReIDImages(recs, ev), batch_size=cfg.eval_batch_size, shuffle=False,
+    return tuple(DataLoader(ReIDImages(recs, ev, _cache_mb(cfg)), batch_size=cfg.eval_batch_size, shuffle=False,
                             persistent_workers=cfg.num_workers > 0, **_loader_kwargs(cfg)) for recs in (ds.query, ds.gallery))
 
 def epoch_seed(seed: int, epoch: int) -> int:

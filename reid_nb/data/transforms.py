@@ -58,24 +58,44 @@ def transforms_from_config(cfg: RunConfig, train: bool) -> v2.Compose:
 
 # %% ../../nbs/12_data_transforms.ipynb #ac16817f
 VIEW_IDS = {"": -1, "front": 0, "back": 1, "side": 2}
+_DETERMINISTIC = (v2.ToImage, v2.Resize)  # the leading steps whose output can be kept: they draw no random numbers
 
 class ReIDImages(Dataset):
-    "A torch dataset over `records` producing dicts of image tensor and labels."
-    def __init__(self, records: Sequence[Record], transform: v2.Compose):
+    """A torch dataset over `records` producing dicts of image tensor and labels. With `cache_mb` > 0 the decoded,
+    resized images (the transform's leading deterministic steps) are kept in memory up to that size, so later
+    epochs only augment: the samples are identical with or without the cache."""
+    def __init__(self, records: Sequence[Record], transform: v2.Compose, cache_mb: float = 0):
         self.records, self.transform = list(records), transform
         self.with_parts = bool(self.records) and all(r.parts is not None for r in self.records)
+        steps = list(transform.transforms) if isinstance(transform, v2.Compose) else []
+        n = next((k for k, t in enumerate(steps) if not isinstance(t, _DETERMINISTIC)), len(steps))
+        self._load, self._augment = (v2.Compose(steps[:n]), v2.Compose(steps[n:])) if n else (None, transform)
+        self.cache_bytes, self._cache, self._cached_bytes = int(cache_mb * 2**20) if n else 0, {}, 0
 
     def __len__(self) -> int: return len(self.records)
 
-    def __getitem__(self, i: int) -> dict:
+    def _decoded(self, i: int) -> tuple:
+        "The image (and boxes) of record `i` after the deterministic steps, from the cache when it is there."
+        if i in self._cache: return self._cache[i]
         r = self.records[i]
         img = read_image(r.path)
+        x = (img, tv_tensors.BoundingBoxes(list(r.parts), format="XYXY", canvas_size=(img.height, img.width))) \
+            if self.with_parts else (img,)
+        if self._load is not None:
+            x = self._load(*x)
+            x = x if isinstance(x, tuple) else (x,)
+            size = x[0].numel() * x[0].element_size()
+            if self._cached_bytes + size <= self.cache_bytes:
+                self._cache[i], self._cached_bytes = x, self._cached_bytes + size
+        return x
+
+    def __getitem__(self, i: int) -> dict:
+        r = self.records[i]
         out = {"pid": r.pid, "camid": r.camid, "index": i, "view": VIEW_IDS.get(r.view, -1), "domain": r.domain,
                "caption": r.caption}
         if self.with_parts:
-            boxes = tv_tensors.BoundingBoxes(list(r.parts), format="XYXY", canvas_size=(img.height, img.width))
-            out["image"], out["parts"] = self.transform(img, boxes)
+            out["image"], out["parts"] = self._augment(*self._decoded(i))
             out["parts"] = out["parts"].as_subclass(torch.Tensor)
         else:
-            out["image"] = self.transform(img)
+            out["image"] = self._augment(*self._decoded(i))
         return out

@@ -6,19 +6,17 @@
 from __future__ import annotations
 
 import re
-import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
 from ..data.corpus import CorpusConfig
 from ..data.domains import COLOURS
 from ..data.synthpeds import HAIR, PERSON_WORDS
-from .tinyworld import (CorpusTensors, _adamw_groups, _atomic_save, _batches, _corpus, _flip, _is_cached,
-                                      _warmup_cosine, config_hash, corpus_tensors, normalise)
+from .tinyworld import (CorpusTensors, _atomic_save, _batches, _corpus, _flip, _is_cached, _optimise,
+                                      config_hash, corpus_tensors, normalise)
 from .clip import build_clip
 from .vlm import (TINY_VLM, VLM, VLM_CLASSES, Vocab, chat_prompt, clip_vision_to_hf, tiny_vlm_config,
                                 vlm_tokenizer)
@@ -116,24 +114,20 @@ def pretrain_vlm(cfg: MiniVLMConfig = MiniVLMConfig(), out: str | Path | None = 
     torch.manual_seed(cfg.seed)
     vlm = VLM(cfg.family, VLM_CLASSES[cfg.family](tiny_vlm_config(cfg.family, vocab)), vocab).train()
     if cfg.family == "llava":  # LLaVA's recipe: a contrastively pretrained CLIP tower, frozen; projector and LLM learn
-        from reid_nb.models.clip import build_clip
         visual = build_clip("ViT-B-16", "tiny", "tinyworld", cfg.height, cfg.width).visual
         grid = (cfg.height // 16, cfg.width // 16)
         vlm.model.model.vision_tower.load_state_dict(clip_vision_to_hf(visual, grid, vlm.model.config.vision_config.image_size // 16))
         vlm.model.model.vision_tower.requires_grad_(False)
-    opt = torch.optim.AdamW(_adamw_groups([(n, p) for n, p in vlm.named_parameters() if p.requires_grad], cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.98))
-    sched = _warmup_cosine(opt, cfg.warmup_steps, cfg.steps)
     g = torch.Generator().manual_seed(cfg.seed)
-    losses, t0 = [], time.perf_counter()
-    for idx in tqdm(_batches(len(data.items), cfg.batch_size, cfg.steps, g), total=cfg.steps,
-                    desc=f"pretraining {VLM_TITLES[cfg.family]}", disable=not progress, unit="step"):
-        loss = vlm.caption_loss(normalise(_flip(data.images[idx], g)), CAPTION_INSTRUCTION,
+    batches = _batches(len(data.items), cfg.batch_size, cfg.steps, g)
+
+    def loss_fn(step):
+        idx = next(batches)
+        return vlm.caption_loss(normalise(_flip(data.images[idx], g)), CAPTION_INSTRUCTION,
                                 [data.items[i].caption for i in idx.tolist()])
-        opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
-        losses.append(round(loss.item(), 4))
-    seconds = time.perf_counter() - t0
+    losses, seconds = _optimise(vlm.named_parameters(), cfg, loss_fn, f"pretraining {VLM_TITLES[cfg.family]}", progress)
     probes = probe_captions(vlm, corpus_tensors(root, "probe", cfg.height, cfg.width), cfg.corpus.seed)
-    meta = {"hash": key, "config": asdict(cfg), "seconds": round(seconds, 1), "losses": losses, "images": len(data.items),
+    meta = {"hash": key, "config": asdict(cfg), "seconds": seconds, "losses": losses, "images": len(data.items),
             "model": f"tiny {cfg.family}", "vocab": vocab.ids.tolist(), "probes": probes}
     _atomic_save({k: v.clone() for k, v in vlm.model.state_dict().items()}, meta, out)  # clone: tied tables share memory
     return out

@@ -200,6 +200,22 @@ def _atomic_save(state: dict, meta: dict, out: Path) -> None:
     save_file({k: v.contiguous() for k, v in state.items()}, str(tmp), metadata={"reid_nb": json.dumps(meta)})
     os.replace(tmp, out)
 
+def _optimise(named_params, cfg, loss_fn, desc: str, progress: bool, betas=(0.9, 0.98), eps: float = 1e-8,
+              after_step=None) -> tuple[list[float], float]:
+    """The loop every tiny-world pretraining shares: AdamW (`_adamw_groups`) with `cfg.lr` and `cfg.weight_decay`,
+    warm-up then cosine over `cfg.steps`; `loss_fn(step)` gives each step's loss, `after_step(step)` runs after the
+    update (DINO's teacher). Returns the losses and the seconds it took."""
+    opt = torch.optim.AdamW(_adamw_groups([(n, p) for n, p in named_params if p.requires_grad], cfg.weight_decay),
+                            lr=cfg.lr, betas=betas, eps=eps)
+    sched = _warmup_cosine(opt, cfg.warmup_steps, cfg.steps)
+    losses, t0 = [], time.perf_counter()
+    for step in tqdm(range(cfg.steps), desc=desc, disable=not progress, unit="step"):
+        loss = loss_fn(step)
+        opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
+        if after_step: after_step(step)
+        losses.append(round(loss.item(), 4))
+    return losses, round(time.perf_counter() - t0, 1)
+
 def pretrain_clip(cfg: MiniClipConfig = MiniClipConfig(), out: str | Path | None = None, corpus_root: str | Path | None = None,
                   progress: bool = True, force: bool = False) -> Path:
     "Pretrain mini-CLIP on the corpus; cached: weights whose stored hash matches `cfg` are reused."
@@ -211,19 +227,15 @@ def pretrain_clip(cfg: MiniClipConfig = MiniClipConfig(), out: str | Path | None
     torch.manual_seed(cfg.seed)
     model = build_clip("ViT-B-16", "tiny", "", cfg.height, cfg.width)
     text = CLIPTextEncoder(model)  # the same tower, cut after the batch's last end-of-text token (causal: exact)
-    opt = torch.optim.AdamW(_adamw_groups(model.named_parameters(), cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.98), eps=1e-6)
-    sched = _warmup_cosine(opt, cfg.warmup_steps, cfg.steps)
     g = torch.Generator().manual_seed(cfg.seed)
-    losses, t0, model = [], time.perf_counter(), model.train()
-    for idx in tqdm(_batches(len(data.items), cfg.batch_size, cfg.steps, g), total=cfg.steps,
-                    desc="pretraining mini-CLIP", disable=not progress, unit="step"):
-        imgs = _flip(data.images[idx], g)
-        loss = clip_loss(model.encode_image(normalise(imgs)), text(data.tokens[idx]), model.logit_scale)
-        opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
-        losses.append(round(loss.item(), 4))
-    seconds = time.perf_counter() - t0
+    batches, model = _batches(len(data.items), cfg.batch_size, cfg.steps, g), model.train()
+
+    def loss_fn(step):
+        idx = next(batches)
+        return clip_loss(model.encode_image(normalise(_flip(data.images[idx], g))), text(data.tokens[idx]), model.logit_scale)
+    losses, seconds = _optimise(model.named_parameters(), cfg, loss_fn, "pretraining mini-CLIP", progress, eps=1e-6)
     probes = probe_clip(model, corpus_tensors(root, "probe", cfg.height, cfg.width), cfg.corpus.seed)
-    meta = {"hash": key, "config": asdict(cfg), "seconds": round(seconds, 1), "losses": losses,
+    meta = {"hash": key, "config": asdict(cfg), "seconds": seconds, "losses": losses,
             "images": len(data.items), "model": "ViT-B-16 tiny preset", "probes": probes}
     _atomic_save(model.state_dict(), meta, out)
     return out
@@ -246,6 +258,7 @@ class MiniDinoConfig:
     teacher_momentum: float = 0.99  # EMA of the teacher, raised to 1 along a cosine (DINO: 0.996 over 100+ epochs)
     seed: int = 0
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    recipe: int = 2  # revision of the training code, part of the cache key: 2 = cosine over the steps after warm-up
 
 class DinoHead(torch.nn.Module):
     "DINO's projection head: a 3-layer MLP to a bottleneck, L2 normalisation, weight-normalised prototypes."
@@ -296,32 +309,28 @@ def pretrain_dinov2(cfg: MiniDinoConfig = MiniDinoConfig(), out: str | Path | No
     s_head = DinoHead(student.config.hidden_size, cfg.prototypes)
     teacher, t_head = copy.deepcopy(student).requires_grad_(False), copy.deepcopy(s_head).requires_grad_(False)
     params = [*student.named_parameters(), *(("head." + n, p) for n, p in s_head.named_parameters())]
-    opt = torch.optim.AdamW(_adamw_groups(params, cfg.weight_decay), lr=cfg.lr)
-    cos = lambda s: 0.5 * (1 + math.cos(math.pi * s / cfg.steps))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: (s + 1) / cfg.warmup_steps if s < cfg.warmup_steps else
-                                              cos(s - cfg.warmup_steps) if cfg.steps > cfg.warmup_steps else 1.0)
-    center = torch.zeros(cfg.prototypes)
+    center, t_out = torch.zeros(cfg.prototypes), []
     g = torch.Generator().manual_seed(cfg.seed)
-    losses, t0 = [], time.perf_counter()
     size = (cfg.height, cfg.width)
-    for step in tqdm(range(cfg.steps), desc="pretraining mini-DINOv2", disable=not progress, unit="step"):
+
+    def loss_fn(step):
         idx = torch.randint(0, len(data.items), (cfg.batch_size,), generator=g)
         views = [augment(data.images[idx], size, g) for _ in range(2)]
         t_temp = cfg.teacher_temp + (0.07 - cfg.teacher_temp) * min(1.0, step / max(1, cfg.steps // 3))  # DINO's warm-up
         with torch.no_grad():
-            t_out = [t_head(teacher(pixel_values=v).pooler_output) for v in views]
-        s_out = [s_head(student(pixel_values=v).pooler_output) for v in views]
-        loss = dino_loss(s_out, t_out, center, cfg, t_temp)
-        opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
-        with torch.no_grad():
-            m = 1 - (1 - cfg.teacher_momentum) * cos(step)
-            for a, b in zip([*teacher.parameters(), *t_head.parameters()], [*student.parameters(), *s_head.parameters()]):
-                a.mul_(m).add_(b.detach(), alpha=1 - m)
-            center.mul_(cfg.center_momentum).add_(torch.cat(t_out).mean(0), alpha=1 - cfg.center_momentum)
-        losses.append(round(loss.item(), 4))
-    seconds = time.perf_counter() - t0
+            t_out[:] = [t_head(teacher(pixel_values=v).pooler_output) for v in views]
+        return dino_loss([s_head(student(pixel_values=v).pooler_output) for v in views], t_out, center, cfg, t_temp)
+
+    @torch.no_grad()
+    def update_teacher(step):  # EMA of the student, momentum rising to 1 along a cosine; the centre follows the teacher
+        m = 1 - (1 - cfg.teacher_momentum) * 0.5 * (1 + math.cos(math.pi * step / cfg.steps))
+        for a, b in zip([*teacher.parameters(), *t_head.parameters()], [*student.parameters(), *s_head.parameters()]):
+            a.mul_(m).add_(b.detach(), alpha=1 - m)
+        center.mul_(cfg.center_momentum).add_(torch.cat(t_out).mean(0), alpha=1 - cfg.center_momentum)
+    losses, seconds = _optimise(params, cfg, loss_fn, "pretraining mini-DINOv2", progress, betas=(0.9, 0.999),
+                                after_step=update_teacher)
     probe = corpus_tensors(root, "probe", cfg.corpus.height, cfg.corpus.width)
-    meta = {"hash": key, "config": asdict(cfg), "seconds": round(seconds, 1), "losses": losses, "images": len(data.items),
+    meta = {"hash": key, "config": asdict(cfg), "seconds": seconds, "losses": losses, "images": len(data.items),
             "model": "DINOv2 tiny preset (teacher)", "probes": {"knn": knn_probe(teacher, probe, size),
                                                                 "knn_random": knn_probe(build_dinov2("tiny", "").model, probe, size)}}
     _atomic_save(teacher.state_dict(), meta, out)  # DINO keeps the teacher: the better, smoother network
