@@ -15,6 +15,8 @@ from .config import (ConfigError, RunConfig, config_to_dict, get_paths, load_con
                             select_device, select_precision)
 from .data.formats import DatasetError
 from .metrics import EvaluationError
+from .models.catalog import FetchError
+from .models.weights import weights_dir
 
 # %% auto #0
 __all__ = ['PRETRAINED', 'config_from_args', 'build_parser', 'main']
@@ -112,6 +114,20 @@ def _pretrain(models: list[str], steps: int | None = None, force: bool = False) 
 
 def _cmd_pretrain(args) -> int:
     _pretrain(list(PRETRAINED) if args.model == "all" else [args.model], args.steps, args.force)
+    return 0
+
+def _cmd_weights(args) -> int:
+    from reid_nb.models.catalog import fetch, get_checkpoint, weights_table
+    if args.action == "list":
+        import pandas as pd
+        rows = weights_table(args.method)
+        print(pd.DataFrame(rows).to_markdown(index=False))
+        print(f"\nweights dir: {weights_dir()} (REID_NB_WEIGHTS); `reid-nb weights fetch NAME` downloads one, online")
+        return 0
+    if not args.name: raise ConfigError("reid-nb weights fetch NAME: name a checkpoint (`reid-nb weights list` shows them)")
+    try: get_checkpoint(args.name)
+    except KeyError as e: raise ConfigError(str(e.args[0])) from None
+    print(f"{args.name}: present and loads, at {fetch(args.name, args.force)}")
     return 0
 
 def _run_sweeps(names: list[str], profile: str | None, overrides: dict, jobs: int | None,
@@ -239,6 +255,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="train again even if cached weights match the config")
     p.set_defaults(func=_cmd_pretrain)
 
+    p = sub.add_parser("weights", help="list every pretrained checkpoint the methods use, or fetch one (online)",
+                       description="list: every checkpoint each method and preset can use, with size, licence, where "
+                                   "it is looked for and whether it is there. fetch NAME: download it there (Hugging "
+                                   "Face, open_clip, torchvision or pip) on a machine with internet, and check that "
+                                   "it loads.")
+    p.add_argument("action", choices=["list", "fetch"])
+    p.add_argument("name", nargs="?", default=None, help="the checkpoint to fetch, as `list` names it")
+    p.add_argument("--method", default=None, help="list only the checkpoints this method uses (e.g. vicp)")
+    p.add_argument("--force", action="store_true", help="download again even if present")
+    p.set_defaults(func=_cmd_weights)
+
     p = sub.add_parser("train", help="train a method and evaluate it (config keys via --set)",
                        description="Train METHOD on a dataset with the paper's defaults and any overrides, "
                                    "checkpointing and resuming in the run folder.")
@@ -295,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, DatasetError, CheckpointError, EvaluationError, FileNotFoundError,
+    except (ConfigError, DatasetError, CheckpointError, EvaluationError, FetchError, FileNotFoundError,
             FileExistsError, FloatingPointError) as e:
         print(f"reid-nb {args.command}: error: {e}", file=sys.stderr)
         return 2

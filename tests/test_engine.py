@@ -96,7 +96,7 @@ def test_train_errors_are_one_line(reid_nb_cmd, synth, tmp_path):
     res = run([reid_nb_cmd, "train", *_sets(synth, tmp_path / "r", backbone="vgg")])
     assert res.returncode == 2 and "backbone 'vgg' unknown" in res.stderr and "Traceback" not in res.stderr
     res = run([reid_nb_cmd, "train", *_sets(synth, tmp_path / "r2", pretrained="imagenet", preset="paper")])
-    assert res.returncode == 2 and "put the file at" in res.stderr and "Traceback" not in res.stderr
+    assert res.returncode == 2 and "reid-nb weights fetch resnet50-imagenet" in res.stderr and "Traceback" not in res.stderr
     res = run([reid_nb_cmd, "evaluate", str(tmp_path / "nothing")])
     assert res.returncode == 2 and "not a run folder" in res.stderr
 

