@@ -69,6 +69,9 @@ class ReIDModel(nn.Module):
         "Prepare `stage` (freeze or unfreeze parameters, cache features); the default records its name."
         self.stage = stage.name
 
+    def begin_epoch(self, stage: Stage, epoch: int, ctx: RunContext) -> None:
+        "Prepare an epoch (e.g. rebuild a memory from the current weights); runs before its batches, also on resume."
+
     def stage_batches(self, stage: Stage, epoch: int, ctx: RunContext) -> Sequence[dict] | None:
         "The batches of `epoch` when the stage brings its own; None means the PK training loader."
         return None
@@ -305,6 +308,7 @@ def train(cfg: RunConfig, stop_after: int | None = None, progress: bool = True) 
             if pending_rng is not None:
                 set_rng_state(pending_rng)
                 pending_rng = None
+            model.begin_epoch(stage, epoch, ctx)
             lr = optimizer.param_groups[0]["lr"]
             rec = {"stage": stage.name, "epoch": epoch + 1, "epochs": stage.cfg.epochs, "lr": lr,
                    **train_epoch(wrapped, model, optimizer, stage, epoch, ctx, progress)}

@@ -23,7 +23,7 @@ from ..data.transforms import ReIDImages, transforms_from_config
 
 # %% auto #0
 __all__ = ['BoTConfig', 'clip_from_config', 'build_image_encoder', 'BNNeck', 'config_triplet', 'BoT', 'CLIPBaselineConfig',
-           'CLIPBaseline', 'CLIPReIDConfig', 'CLIPReID']
+           'CLIPBaseline', 'CLIPReIDConfig', 'prompt_stage_config', 'feature_batches', 'CLIPReID']
 
 # %% ../../nbs/50_methods_baselines.ipynb #16d9cd5e
 @dataclass
@@ -179,6 +179,22 @@ class CLIPReIDConfig(CLIPBaselineConfig):
     stage1_weight_decay: float = 1e-4
     stage1_batch_size: int = 64
 
+def prompt_stage_config(cfg: CLIPReIDConfig) -> RunConfig:
+    "CLIP-ReID's stage-1 optimisation settings (the `stage1_*` fields: warm-up, then cosine) as a stage config."
+    return dataclasses.replace(cfg, lr=cfg.stage1_lr, epochs=cfg.stage1_epochs, warmup_epochs=cfg.stage1_warmup_epochs,
+                               warmup_factor=cfg.stage1_warmup_lr / cfg.stage1_lr, lr_schedule="cosine",
+                               weight_decay=cfg.stage1_weight_decay, weight_decay_bias=cfg.stage1_weight_decay,
+                               bias_lr_factor=1.0)
+
+def feature_batches(feats: torch.Tensor, pids: torch.Tensor, epoch: int, ctx: RunContext) -> list[dict]:
+    "Stage 1's batches over cached image features: shuffled per epoch (seeded), `stage1_batch_size` each, split by process."
+    g = torch.Generator().manual_seed(epoch_seed(ctx.cfg.seed, epoch))
+    order = torch.randperm(len(pids), generator=g).to(pids.device)
+    acc = ctx.accelerator
+    chunks = order.split(ctx.cfg.stage1_batch_size)
+    chunks = chunks[acc.process_index::acc.num_processes][:len(chunks) // acc.num_processes or None]
+    return [{"feat": feats[i], "pid": pids[i]} for i in chunks]
+
 @register_method("clipreid", CLIPReIDConfig)
 class CLIPReID(CLIPBaseline):
     "The CLIP baseline plus per-identity prompt tokens learned in stage 1 and used as an i2t classifier in stage 2."
@@ -193,11 +209,7 @@ class CLIPReID(CLIPBaseline):
         self.stage, self._cache = "image", None
 
     def stages(self, cfg: CLIPReIDConfig) -> list[Stage]:
-        s1 = dataclasses.replace(cfg, lr=cfg.stage1_lr, epochs=cfg.stage1_epochs, warmup_epochs=cfg.stage1_warmup_epochs,
-                                 warmup_factor=cfg.stage1_warmup_lr / cfg.stage1_lr, lr_schedule="cosine",
-                                 weight_decay=cfg.stage1_weight_decay, weight_decay_bias=cfg.stage1_weight_decay,
-                                 bias_lr_factor=1.0)
-        return [Stage("prompts", s1, evaluate=False), Stage("image", cfg)]
+        return [Stage("prompts", prompt_stage_config(cfg), evaluate=False), Stage("image", cfg)]
 
     def text_features(self, pids: torch.Tensor) -> torch.Tensor:
         "Text features of the identity prompts of `pids`."
@@ -227,14 +239,7 @@ class CLIPReID(CLIPBaseline):
                 self.class_text = torch.cat([self.text_features(c).float() for c in ids.split(ctx.cfg.stage1_batch_size)])
 
     def stage_batches(self, stage: Stage, epoch: int, ctx: RunContext) -> list[dict] | None:
-        if stage.name != "prompts": return None
-        feats, pids = self._cache
-        g = torch.Generator().manual_seed(epoch_seed(ctx.cfg.seed, epoch))
-        order = torch.randperm(len(pids), generator=g).to(pids.device)
-        acc = ctx.accelerator
-        chunks = order.split(ctx.cfg.stage1_batch_size)
-        chunks = chunks[acc.process_index::acc.num_processes][:len(chunks) // acc.num_processes or None]
-        return [{"feat": feats[i], "pid": pids[i]} for i in chunks]
+        return feature_batches(*self._cache, epoch, ctx) if stage.name == "prompts" else None
 
     def forward(self, batch: dict) -> dict:
         if self.stage == "prompts":

