@@ -26,18 +26,19 @@ from .config import ConfigError, config_to_dict, get_paths, make_config, write_j
 
 # %% auto #0
 __all__ = ['TINY', 'PROFILES', 'PROFILE_SEEDS', 'DEMO_SPECS', 'MORE_SPECS', 'SweepSpec', 'load_sweep', 'run_parameters',
-           'resolved_config', 'run_folder_for', 'RunOutcome', 'is_finished', 'execute_run', 'run_in_process',
-           'sweep_seeds', 'run_sweep', 'run_values', 'collect_sweep', 'shown_table', 'headline', 'direction_table',
-           'save_table', 'spec_path', 'sweep_table']
+           'resolved_config', 'run_folder_for', 'RunOutcome', 'is_finished', 'synthpeds_needed', 'prepare_synthpeds',
+           'execute_run', 'run_in_process', 'sweep_seeds', 'run_sweep', 'run_values', 'collect_sweep', 'shown_table',
+           'headline', 'direction_table', 'save_table', 'spec_path', 'sweep_table']
 
 # %% ../nbs/42_sweep.ipynb #f32ac9cf
+_TINY_PROMPTS = dict(stage1_epochs=10, stage1_lr=5e-3, stage1_batch_size=32)  # CLIP-ReID's stage 1, and MUVA's
 TINY = {"all": dict(preset="tiny", height=128, width=64, ids_per_batch=8, instances_per_id=4,
                     epochs=12, warmup_epochs=2, lr=1e-3, lr_steps=(10,), eval_period=0, num_workers=0, device="cpu"),
         # CLIP methods start from the tiny world's mini-CLIP without saying so (`TINY_WORLD_DEFAULTS`); BoT's tiny
         # ResNet has no ImageNet of its own and starts from random weights
         "bot": dict(pretrained=""),
         "promptsg": dict(text_pretrained="tinyworld", new_module_lr=1e-3),
-        "clipreid": dict(stage1_epochs=10, stage1_lr=5e-3, stage1_batch_size=32)}
+        "clipreid": _TINY_PROMPTS, "muva": _TINY_PROMPTS}
 PROFILES = {"tiny": TINY}  # built-in profiles; a spec's own `profiles` add to them
 PROFILE_SEEDS = {"tiny": 3}  # runs per variant under a profile when neither the spec nor the caller says
 
@@ -57,6 +58,7 @@ class SweepSpec:
     max_parallel: int = 2
     seeds: int | None = None  # runs per variant (seeds 0, 1, ...; default PROFILE_SEEDS[profile] or 1); mean ± std if > 1
     reference: str = ""  # the full-model row that the ablation rows are compared with (direction agreement)
+    targets: list[str] = field(default_factory=list)  # datasets every run is also tested on: '<target> mAP' columns
 
 def load_sweep(path: str | Path) -> SweepSpec:
     "Read and check a sweep spec: unknown keys, variants without overrides and unknown config fields are errors."
@@ -91,7 +93,8 @@ def run_parameters(spec: SweepSpec, name: str, profile: str | None = None,
         ov = {**prof.get("all", {}), **prof.get(method, {}), **ov}
     ov = {**ov, **(overrides or {})}
     make_config(method, **ov)  # unknown fields and bad values fail here, before anything runs
-    return {"method": method, "overrides": {k: list(v) if isinstance(v, tuple) else v for k, v in ov.items()}}
+    params = {"method": method, "overrides": {k: list(v) if isinstance(v, tuple) else v for k, v in ov.items()}}
+    return {**params, "targets": list(spec.targets)} if spec.targets else params
 
 def resolved_config(params: dict[str, Any]) -> dict[str, Any]:
     "The full config that `params` describe (so that `{}` and `{num_self: 2}` are the same PromptSG run)."
@@ -117,9 +120,29 @@ def is_finished(run_dir: Path, params: dict[str, Any]) -> bool:
     "Whether `run_dir` holds a finished run made with exactly `params`."
     try:
         done = json.loads((run_dir / "results.json").read_text()).get("finished")
-        return bool(done) and resolved_config(json.loads((run_dir / "params.json").read_text())) == resolved_config(params)
+        same = bool(done) and resolved_config(json.loads((run_dir / "params.json").read_text())) == resolved_config(params)
+        if not same or not params.get("targets"): return same
+        tested = json.loads((run_dir / "notebook_metrics.json").read_text())  # a new target: the notebook runs again
+        return all(f"{t} mAP" in tested for t in params["targets"])  # (training is found finished and skipped)
     except (FileNotFoundError, json.JSONDecodeError):
         return False
+
+def synthpeds_needed(spec: SweepSpec, profile: str | None = None, overrides: dict[str, Any] | None = None) -> list[str]:
+    """The SynthPeds datasets in the project's data/ folder that the spec's runs train or are tested on (targets are
+    read where the run's own data is: a run with a `data_root` needs nothing from data/)."""
+    names = set()
+    for name in spec.runs:
+        p = run_parameters(spec, name, profile, overrides)
+        cfg = make_config(p["method"], **p["overrides"])
+        if not cfg.data_root: names |= {cfg.dataset, *spec.targets}
+    return sorted(n for n in names if n.startswith("synthpeds"))
+
+def prepare_synthpeds(spec: SweepSpec, profile: str | None = None, overrides: dict[str, Any] | None = None,
+                      progress: bool = True) -> list[Path]:
+    "Generate (or reuse) the tiny world's SynthPeds datasets that the spec needs, under data/ (deterministic)."
+    from reid_nb.data.synthpeds import config_for_name, generate_synthpeds
+    return [generate_synthpeds(get_paths().data / n, config_for_name(n), progress=progress)
+            for n in synthpeds_needed(spec, profile, overrides)]
 
 def execute_run(notebook: str | Path, run_dir: str | Path, params: dict[str, Any]) -> float:
     "Execute the run notebook with papermill into `run_dir` (raising papermill's error if a cell fails); seconds taken."
@@ -175,6 +198,7 @@ def run_sweep(spec: SweepSpec, profile: str | None = None, overrides: dict[str, 
     notebook = get_paths().root / spec.notebook
     if not notebook.is_file(): raise FileNotFoundError(f"run notebook {notebook} not found (spec {spec.name!r})")
     n = sweep_seeds(spec, profile, seeds)
+    prepare_synthpeds(spec, profile, overrides, progress)
     runs = [(name, s if n > 1 else None) for name in spec.runs for s in range(n)]  # one seed: the config's own
     params = {r: run_parameters(spec, r[0], profile, {**(overrides or {}), **({"seed": r[1]} if r[1] is not None else {})})
               for r in runs}
