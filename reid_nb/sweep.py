@@ -11,6 +11,7 @@ import os
 import math
 import statistics
 import subprocess
+import textwrap
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -322,16 +323,19 @@ def save_table(df: pd.DataFrame, spec: SweepSpec, out_dir: str | Path | None = N
                  "A direction agrees when our change has the paper's sign and exceeds twice the standard deviation "
                  "of our difference (seeds independent); 'within 2 std' claims nothing."]
     md.write_text("\n".join(text) + "\n")
-    col = spec.columns[0]
+    cols = [c for c in spec.columns if c.endswith("mAP")] or spec.columns[:1]  # one panel per mAP column
     x = list(range(len(df)))
-    paper = df.get(f"paper {col}")
-    w = 0.4 if paper is not None else 0.6
-    fig, ax = plt.subplots(figsize=(1.3 * len(df) + 2, 3.2))
-    ax.bar([i - w / 2 if paper is not None else i for i in x], df[col], w, yerr=df.get(f"{col} std"), capsize=3,
-           label="this run" + (" (mean ± std over seeds)" if "seeds" in df else ""))
-    if paper is not None: ax.bar([i + w / 2 for i in x], paper, w, label="published")
-    ax.set_xticks(x, df.index, rotation=20, ha="right")
-    ax.set(ylabel=col, title=spec.title); ax.legend(fontsize=8)
+    fig, axes = plt.subplots(1, len(cols), figsize=((1.1 * len(df) + 1) * len(cols) + 1, 3.4), sharey=True, squeeze=False)
+    for k, (ax, col) in enumerate(zip(axes[0], cols)):
+        paper = df.get(f"paper {col}")
+        w = 0.4 if paper is not None else 0.6
+        ax.bar([i - w / 2 if paper is not None else i for i in x], df[col], w, yerr=df.get(f"{col} std"), capsize=3,
+               label="this run" + (" (mean ± std over seeds)" if "seeds" in df else ""))
+        if paper is not None: ax.bar([i + w / 2 for i in x], paper, w, label="published")
+        ax.set_xticks(x, df.index, rotation=20, ha="right")
+        ax.set_title(col, fontsize=9)
+        if k == 0: ax.set_ylabel("mAP" if col.endswith("mAP") else col); ax.legend(fontsize=8)
+    fig.suptitle(textwrap.fill(spec.title, 110), fontsize=10)
     fig.tight_layout(); fig.savefig(png, dpi=110); plt.close(fig)
     return [csv, md, png]
 

