@@ -48,6 +48,8 @@ class RunConfig:
     erasing_prob: float = 0.5  # random erasing
     erasing: str = "clipreid"  # erasing recipe: 'clipreid' (noise, 2-33% of the image) or 'bot' (mean values, 2-40%)
     norm: str = "clip"  # pixel normalisation: 'clip', 'imagenet' or 'half' (mean = std = 0.5)
+    part_boxes: str = "dataset"  # training part boxes: 'dataset' (the records' own), 'expert' (simulated grounding expert), 'stripes'
+    calibrate_parts: bool = False  # repair the training part boxes with the calibration rules (see data_grounding)
     # model
     preset: str = "paper"  # 'paper' (real architecture) or 'tiny' (miniature for CPUs; pretrained='tinyworld' or '')
     backbone: str = "ViT-B-16"
