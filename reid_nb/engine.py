@@ -33,9 +33,10 @@ from .optim import build_optimizer, build_scheduler
 from .data.sampling import Loaders, eval_loaders, make_loaders, set_epoch
 
 # %% auto #0
-__all__ = ['FEATURES_FILE', 'RUNTIME_KEYS', 'Stage', 'RunContext', 'ReIDModel', 'build_model', 'count_parameters',
-           'extract_features', 'evaluate_model', 'git_commit', 'run_folder', 'check_resumable', 'start_run_folder',
-           'make_accelerator', 'train_epoch', 'train', 'LoadedRun', 'load_run', 'evaluate_run', 'final_features']
+__all__ = ['FEATURES_FILE', 'RUNTIME_KEYS', 'Stage', 'RunContext', 'ReIDModel', 'build_model', 'count_parameters', 'to_device',
+           'extract_features', 'query_gallery_features', 'evaluate_model', 'git_commit', 'run_folder',
+           'check_resumable', 'start_run_folder', 'make_accelerator', 'train_epoch', 'train', 'LoadedRun', 'load_run',
+           'evaluate_run', 'final_features']
 
 # %% ../nbs/40_engine.ipynb #51a69063
 @dataclass
@@ -98,7 +99,7 @@ def count_parameters(model: nn.Module, learned: set[str] | None = None) -> dict[
     return counts
 
 # %% ../nbs/40_engine.ipynb #5af94e26
-def _to_device(batch: dict, device: torch.device) -> dict:
+def to_device(batch: dict, device: torch.device) -> dict:
     return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
 
 @torch.no_grad()
@@ -116,6 +117,13 @@ def extract_features(model: nn.Module, loader, accelerator: Accelerator, desc: s
     model.train(was_training)
     return torch.cat(feats), torch.cat(pids), torch.cat(camids)
 
+def query_gallery_features(model: nn.Module, loaders: Loaders, accelerator: Accelerator, progress: bool = True,
+                           encode: Callable | None = None, label: str = "features") -> tuple[torch.Tensor, ...]:
+    "Features, pids and camids of the query, then of the gallery (`encode` as `extract_features`)."
+    q = extract_features(model, loaders.query, accelerator, f"query {label}", progress, encode)
+    g = extract_features(model, loaders.gallery, accelerator, f"gallery {label}", progress, encode)
+    return (*q, *g)
+
 FEATURES_FILE = "features.safetensors"  # a run's final query and gallery features, beside its checkpoint
 
 def _images_key(loaders: Loaders) -> str:
@@ -128,8 +136,7 @@ def evaluate_model(model: ReIDModel, loaders: Loaders, cfg: RunConfig, accelerat
     """Rank-1/5/10, mAP and mINP (percent) of `model` on query vs gallery (re-ranked when `cfg.rerank`), and the time
     taken; the features, pids and camids are also written to `save_to` when given (safetensors, atomically)."""
     t = time.perf_counter()
-    qf, qp, qc = extract_features(model, loaders.query, accelerator, "query features", progress)
-    gf, gp, gc = extract_features(model, loaders.gallery, accelerator, "gallery features", progress)
+    qf, qp, qc, gf, gp, gc = query_gallery_features(model, loaders, accelerator, progress)
     if save_to is not None:
         save_checkpoint(save_to, {"query": [qf, qp, qc], "gallery": [gf, gp, gc], "images": _images_key(loaders)})
     if cfg.rerank:
@@ -216,7 +223,7 @@ def train_epoch(wrapped: nn.Module, model: ReIDModel, optimizer, stage: Stage, e
                desc=f"{stage.name} {epoch + 1}/{stage.cfg.epochs}")
     model.train()
     for i, batch in enumerate(bar):
-        batch = _to_device(batch, acc.device)
+        batch = to_device(batch, acc.device)
         group_start = i - i % accum
         sync = (i + 1) % accum == 0 or i + 1 == n
         with (nullcontext() if sync else acc.no_sync(wrapped)):
@@ -422,6 +429,4 @@ def final_features(run: LoadedRun, run_dir: str | Path | None = None, progress: 
     if f is not None and f.is_file():
         saved = load_checkpoint(f)
         if saved["images"] == _images_key(run.loaders): return (*saved["query"], *saved["gallery"])
-    q = extract_features(run.model, run.loaders.query, run.accelerator, "query features", progress)
-    g = extract_features(run.model, run.loaders.gallery, run.accelerator, "gallery features", progress)
-    return (*q, *g)
+    return query_gallery_features(run.model, run.loaders, run.accelerator, progress)

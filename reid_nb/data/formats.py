@@ -346,7 +346,6 @@ def leave_one_out(datasets: list[ReIDDataset], target: str) -> ReIDDataset:
 def dataset_from_config(cfg, test_only: bool = False) -> ReIDDataset:
     """The dataset a `RunConfig` names (`dataset`, `data_root`; an empty root means the project's data/ folder), its
     training part boxes from `part_boxes`, calibrated when `calibrate_parts` (see data_grounding)."""
-    ds = load_dataset(cfg.dataset, cfg.data_root or get_paths().data, test_only=test_only)
-    if test_only or (cfg.part_boxes == "dataset" and not cfg.calibrate_parts): return ds
     from reid_nb.data.grounding import ground_parts  # grounding builds on this module
-    return ground_parts(ds, cfg.part_boxes, cfg.calibrate_parts)
+    ds = load_dataset(cfg.dataset, cfg.data_root or get_paths().data, test_only=test_only)
+    return ds if test_only else ground_parts(ds, cfg.part_boxes, cfg.calibrate_parts)

@@ -23,7 +23,7 @@ from ..data.transforms import ReIDImages, transforms_from_config
 
 # %% auto #0
 __all__ = ['BoTConfig', 'clip_from_config', 'build_image_encoder', 'BNNeck', 'config_triplet', 'BoT', 'CLIPBaselineConfig',
-           'CLIPBaseline', 'CLIPReIDConfig', 'prompt_stage_config', 'feature_batches', 'CLIPReID']
+           'CLIPBaseline', 'CLIPReIDConfig', 'prompt_stage_config', 'feature_batches', 'plain_train_loader', 'CLIPReID']
 
 # %% ../../nbs/50_methods_baselines.ipynb #16d9cd5e
 @dataclass
@@ -195,6 +195,11 @@ def feature_batches(feats: torch.Tensor, pids: torch.Tensor, epoch: int, ctx: Ru
     chunks = chunks[acc.process_index::acc.num_processes][:len(chunks) // acc.num_processes or None]
     return [{"feat": feats[i], "pid": pids[i]} for i in chunks]
 
+def plain_train_loader(ctx: RunContext) -> DataLoader:
+    "The training images in file order without augmentation (the test transform), for features of the training set."
+    return DataLoader(ReIDImages(ctx.loaders.train.dataset.records, transforms_from_config(ctx.cfg, False)),
+                      batch_size=ctx.cfg.eval_batch_size, num_workers=ctx.cfg.num_workers)
+
 @register_method("clipreid", CLIPReIDConfig)
 class CLIPReID(CLIPBaseline):
     "The CLIP baseline plus per-identity prompt tokens learned in stage 1 and used as an i2t classifier in stage 2."
@@ -217,10 +222,8 @@ class CLIPReID(CLIPBaseline):
                                  self.template.length)
 
     def _train_image_features(self, ctx: RunContext) -> tuple[torch.Tensor, torch.Tensor]:
-        recs = ctx.loaders.train.dataset.records
-        loader = DataLoader(ReIDImages(recs, transforms_from_config(ctx.cfg, False)), batch_size=ctx.cfg.eval_batch_size,
-                            num_workers=ctx.cfg.num_workers)
-        feats, pids, _ = extract_features(self.image_encoder, loader, ctx.accelerator, progress=False,  # no SIE, as CLIP-ReID
+        # without the camera embeddings, as CLIP-ReID's stage-1 features
+        feats, pids, _ = extract_features(self.image_encoder, plain_train_loader(ctx), ctx.accelerator, progress=False,
                                           encode=lambda x, c: self.image_encoder(x, cameras=False)["global"])
         return feats.to(ctx.device), pids.to(ctx.device)
 

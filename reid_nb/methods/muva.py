@@ -11,18 +11,18 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.utils.data import DataLoader
 
 from ..config import ConfigError, register_method
-from ..data.transforms import ReIDImages, transforms_from_config
-from ..engine import ReIDModel, RunContext, Stage
+from ..data.grounding import stripe_boxes
+from ..engine import ReIDModel, RunContext, Stage, to_device
 from ..losses import cross_entropy_ls
-from .baselines import BNNeck, CLIPReIDConfig, clip_from_config, feature_batches, prompt_stage_config
+from .baselines import (BNNeck, CLIPReIDConfig, clip_from_config, feature_batches, plain_train_loader,
+                                      prompt_stage_config)
 from ..models.clip import CLIPImageEncoder, CLIPTextEncoder, PromptTemplate
 
 # %% auto #0
 __all__ = ['PARTS', 'PROMPT_TEMPLATES', 'MASK_MODES', 'MultiGrainedPrompts', 'QuickGELU', 'ResidualMaskPredictor', 'gate',
-           'attention_layout', 'stripe_masks', 'AMMSAEncoder', 'boxes_to_patch_masks', 'mask_loss', 'MUVAConfig',
+           'attention_layout', 'boxes_to_patch_masks', 'stripe_masks', 'AMMSAEncoder', 'mask_loss', 'MUVAConfig',
            'centroids', 'hardest_update', 'MUVA']
 
 # %% ../../nbs/52_methods_muva.ipynb #d53826e6
@@ -97,13 +97,20 @@ def attention_layout(parts: torch.Tensor) -> torch.Tensor:
     return torch.zeros(b, t, t, device=parts.device).masked_fill(~allow, float("-inf"))
 
 # %% ../../nbs/52_methods_muva.ipynb #ec693ca5
-def stripe_masks(grid: tuple[int, int], parts: int = 3) -> torch.Tensor:
-    "Equal horizontal stripes over a (rows, cols) patch grid, top to bottom: (parts, rows * cols) bool (Table 8)."
-    rows, cols = grid
-    edges = torch.linspace(0, rows, parts + 1).round().long()
-    m = torch.zeros(parts, rows, cols, dtype=torch.bool)
-    for k in range(parts): m[k, edges[k]:edges[k + 1]] = True
-    return m.flatten(1)
+def boxes_to_patch_masks(boxes: torch.Tensor, image_size: tuple[int, int], grid: tuple[int, int]) -> torch.Tensor:
+    """Part boxes (B, P, 4) as (x0, y0, x1, y1) in pixels of an `image_size` (height, width) image, to patch masks
+    (B, P, rows * cols) on `grid`: a patch belongs to a part when its centre lies inside the part's box."""
+    (h, w), (rows, cols) = image_size, grid
+    cy = (torch.arange(rows, dtype=torch.float32, device=boxes.device) + 0.5) * h / rows
+    cx = (torch.arange(cols, dtype=torch.float32, device=boxes.device) + 0.5) * w / cols
+    x0, y0, x1, y1 = (boxes[..., k, None, None].float() for k in range(4))
+    inside = (cy[:, None] >= y0) & (cy[:, None] <= y1) & (cx[None, :] >= x0) & (cx[None, :] <= x1)
+    return inside.flatten(-2)
+
+def stripe_masks(grid: tuple[int, int]) -> torch.Tensor:
+    """Equal horizontal thirds over a (rows, cols) patch grid, top to bottom: (3, rows * cols) bool (Table 8), the
+    patch masks of the grounding module's stripe boxes."""
+    return boxes_to_patch_masks(stripe_boxes(torch.tensor([grid], dtype=torch.float32)), grid, grid)[0]
 
 MASK_MODES = ("predicted", "stripes")
 
@@ -125,7 +132,7 @@ class AMMSAEncoder(nn.Module):
         self.rmp = nn.ModuleList(ResidualMaskPredictor(width, n, heads, layer_norm, residual)
                                  for _ in image.visual.transformer.resblocks) if self.parts and mode == "predicted" else None
         rows = [PARTS.index(q) for q in self.parts]
-        self.register_buffer("stripes", stripe_masks(grid, len(PARTS))[rows], persistent=False)
+        self.register_buffer("stripes", stripe_masks(grid)[rows], persistent=False)
 
     @property
     def out_dim(self) -> int: return self.image.out_dim
@@ -168,16 +175,6 @@ class AMMSAEncoder(nn.Module):
                 "patches": x[:, 1 + p:] @ proj, "scores": scores, "masks": used}
 
 # %% ../../nbs/52_methods_muva.ipynb #d124fc28
-def boxes_to_patch_masks(boxes: torch.Tensor, image_size: tuple[int, int], grid: tuple[int, int]) -> torch.Tensor:
-    """Part boxes (B, P, 4) as (x0, y0, x1, y1) in pixels of an `image_size` (height, width) image, to patch masks
-    (B, P, rows * cols) on `grid`: a patch belongs to a part when its centre lies inside the part's box."""
-    (h, w), (rows, cols) = image_size, grid
-    cy = (torch.arange(rows, dtype=torch.float32, device=boxes.device) + 0.5) * h / rows
-    cx = (torch.arange(cols, dtype=torch.float32, device=boxes.device) + 0.5) * w / cols
-    x0, y0, x1, y1 = (boxes[..., k, None, None].float() for k in range(4))
-    inside = (cy[:, None] >= y0) & (cy[:, None] <= y1) & (cx[None, :] >= x0) & (cx[None, :] <= x1)
-    return inside.flatten(-2)
-
 def mask_loss(scores: Sequence[torch.Tensor], target: torch.Tensor, eps: float = 1.0) -> torch.Tensor:
     """L_mask = BCE + Dice between every layer's part-mask scores (logits, B x P x N) and the pseudo masks `target`
     (B, P, N), averaged over layers, samples and parts (soft Dice per layer, sample and part over the patches)."""
@@ -277,13 +274,11 @@ class MUVA(ReIDModel):
     @torch.no_grad()
     def _train_features(self, ctx: RunContext) -> tuple[torch.Tensor, torch.Tensor]:
         "v^mg of every training image (no augmentation), with the expert's masks, and the pids."
-        loader = DataLoader(ReIDImages(ctx.loaders.train.dataset.records, transforms_from_config(ctx.cfg, False)),
-                            batch_size=ctx.cfg.eval_batch_size, num_workers=ctx.cfg.num_workers)
         was = self.training
         self.eval()
         feats, pids = [], []
-        for b in loader:
-            b = {k: v.to(ctx.device) if torch.is_tensor(v) else v for k, v in b.items()}
+        for b in plain_train_loader(ctx):
+            b = to_device(b, ctx.device)
             with ctx.accelerator.autocast():
                 feats.append(self.features(b).float()); pids.append(b["pid"])
         self.train(was)
