@@ -132,12 +132,11 @@ def _cmd_weights(args) -> int:
 
 def _run_sweeps(names: list[str], profile: str | None, overrides: dict, jobs: int | None,
                 seeds: int | None = None) -> tuple[list, list]:
-    "Run and tabulate each named sweep; the files written and the failed runs."
-    from reid_nb.sweep import shown_table, load_sweep, spec_path, sweep_table
+    "Run the named sweeps in one pool and tabulate each; the files written and the failed runs."
+    from reid_nb.sweep import shown_table, load_sweep, spec_path, sweep_tables
+    specs = [load_sweep(spec_path(name)) for name in names]
     files, failed = [], []
-    for name in names:
-        spec = load_sweep(spec_path(name))
-        df, written, outcomes = sweep_table(spec, profile, overrides, max_parallel=jobs, seeds=seeds)
+    for spec, (df, written, outcomes) in zip(specs, sweep_tables(specs, profile, overrides, max_parallel=jobs, seeds=seeds)):
         print(f"\n{spec.title}\n{shown_table(df).to_markdown(floatfmt='.2f')}\n")
         files += written
         failed += [o for o in outcomes if o.status == "failed"]
@@ -145,14 +144,14 @@ def _run_sweeps(names: list[str], profile: str | None, overrides: dict, jobs: in
     return files, failed
 
 def _cmd_sweep(args) -> int:
-    files, failed = _run_sweeps([args.spec], args.profile, _parse_sets(args.set), args.jobs, args.seeds)
+    files, failed = _run_sweeps(args.spec, args.profile, _parse_sets(args.set), args.jobs, args.seeds)
     print(f"table and plot: {', '.join(str(f) for f in files)}")
     return 1 if failed else 0
 
 def _cmd_demo(args) -> int:
     import shutil, time
     from reid_nb.data.synthpeds import generate_synthpeds
-    from reid_nb.sweep import DEMO_SPECS, MORE_SPECS, load_sweep, run_folder_for, run_parameters, spec_path
+    from reid_nb.sweep import DEMO_FIGURES, DEMO_SPECS, MORE_SPECS, load_sweep, run_folder_for, run_parameters, spec_path
     t, paths = time.perf_counter(), get_paths()
     specs = list(DEMO_SPECS) + (list(MORE_SPECS) if args.all else [])
     print(f"reid_nb main job: SynthPeds, the tiny world's mini-CLIP, then {', '.join(specs)} at the tiny profile "
@@ -161,11 +160,11 @@ def _cmd_demo(args) -> int:
     _pretrain(["clip"])  # what the tiny profile's CLIP methods start from; cached after the first time
     overrides = {"data_root": str(sp)}
     files, failed = _run_sweeps(specs, "tiny", overrides, args.jobs, args.seeds)
-    full = run_folder_for(run_parameters(load_sweep(spec_path("promptsg_table3")), "full model", "tiny", overrides),
-                          paths.runs / "sweeps")
-    for png in sorted((full / "figures").glob("*.png")):  # PromptSG's retrieval grid, attention, t-SNE, curves
-        shutil.copyfile(png, paths.figures / f"promptsg_tiny_{png.name}")
-        files.append(paths.figures / f"promptsg_tiny_{png.name}")
+    for spec, (row, prefix) in DEMO_FIGURES.items():  # one run's retrieval grid, t-SNE, curves (PromptSG: attention)
+        run = run_folder_for(run_parameters(load_sweep(spec_path(spec)), row, "tiny", overrides), paths.runs / "sweeps")
+        for png in sorted((run / "figures").glob("*.png")):
+            shutil.copyfile(png, paths.figures / f"{prefix}_{png.name}")
+            files.append(paths.figures / f"{prefix}_{png.name}")
     print(f"main job finished in {(time.perf_counter() - t) / 60:.1f} min: {len(files)} result tables and figures "
           f"are in {paths.figures} (start with {paths.figures / 'promptsg_table3.md'})")
     return 1 if failed else 0
@@ -284,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sweep", help="run a YAML sweep spec of papermill runs (one paper table)",
                        description="Execute every run of a sweep spec with papermill, skipping finished runs, "
                                    "and collect the results into the paper's table.")
-    p.add_argument("spec", help="sweep spec YAML, or its name in nbs/experiments (e.g. promptsg_table3)")
+    p.add_argument("spec", nargs="+", help="sweep spec YAML, or its name in nbs/experiments (e.g. promptsg_table3); several run in one pool")
     p.add_argument("--profile", default=None, help="a named set of overrides, e.g. 'tiny' (the tiny world's miniatures, CPU)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
                    help="override one config key in every run; repeatable (e.g. --set data_root=/data/market1501)")

@@ -27,7 +27,7 @@ import reid_nb
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .config import (ConfigError, RunConfig, config_to_dict, get_method, get_paths, load_config,
                             save_config, seed_everything, select_device, select_precision, write_json)
-from .data.formats import ReIDDataset, dataset_from_config
+from .data.formats import ReIDDataset, dataset_from_config, target_root
 from .metrics import evaluate_features, evaluate_rank, rerank_features
 from .optim import build_optimizer, build_scheduler
 from .data.sampling import Loaders, eval_loaders, make_loaders, set_epoch
@@ -391,7 +391,8 @@ def load_run(run_dir: str | Path | None = None, cfg: RunConfig | None = None, ta
         cfg = dataclasses.replace(cfg, **overrides)
     if target is not None:
         if run_dir is None: raise ConfigError("evaluating on another dataset needs a trained run folder")
-        cfg = dataclasses.replace(cfg, dataset=target)
+        root = overrides["data_root"] if "data_root" in overrides else str(target_root(cfg))  # given, or beside the run's
+        cfg = dataclasses.replace(cfg, dataset=target, data_root=root)
     acc = make_accelerator(cfg)
     seed_everything(cfg.seed)
     ckpt = _checkpoint_path(run_dir) if run_dir is not None else None

@@ -17,19 +17,21 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import pandas as pd
 import yaml
 from tqdm.auto import tqdm
 
 from .config import ConfigError, config_to_dict, get_paths, make_config, write_json
+from .data.formats import target_root
 
 # %% auto #0
-__all__ = ['TINY', 'PROFILES', 'PROFILE_SEEDS', 'DEMO_SPECS', 'MORE_SPECS', 'SweepSpec', 'load_sweep', 'run_parameters',
-           'resolved_config', 'run_folder_for', 'RunOutcome', 'is_finished', 'synthpeds_needed', 'prepare_synthpeds',
-           'execute_run', 'run_in_process', 'sweep_seeds', 'run_sweep', 'run_values', 'collect_sweep', 'shown_table',
-           'headline', 'direction_table', 'save_table', 'spec_path', 'sweep_table']
+__all__ = ['TINY', 'PROFILES', 'PROFILE_SEEDS', 'DEMO_SPECS', 'MORE_SPECS', 'DEMO_FIGURES', 'SweepSpec', 'load_sweep',
+           'run_parameters', 'resolved_config', 'run_folder_for', 'RunOutcome', 'is_finished', 'synthpeds_needed',
+           'prepare_synthpeds', 'execute_run', 'run_in_process', 'sweep_seeds', 'run_sweeps', 'run_sweep', 'run_values',
+           'collect_sweep', 'shown_table', 'headline', 'reference_of', 'direction_table', 'save_table', 'spec_path',
+           'sweep_tables', 'sweep_table']
 
 # %% ../nbs/42_sweep.ipynb #f32ac9cf
 _TINY_PROMPTS = dict(stage1_epochs=10, stage1_lr=5e-3, stage1_batch_size=32)  # CLIP-ReID's stage 1, and MUVA's
@@ -58,7 +60,9 @@ class SweepSpec:
     notebook: str = "nbs/experiments/run.ipynb"  # relative to the project root
     max_parallel: int = 2
     seeds: int | None = None  # runs per variant (seeds 0, 1, ...; default PROFILE_SEEDS[profile] or 1); mean ± std if > 1
-    reference: str = ""  # the full-model row that the ablation rows are compared with (direction agreement)
+    # the full-model row that the ablation rows are compared with (direction agreement); for tables with one full
+    # model per source, a mapping from each row to its own reference row
+    reference: str | dict[str, str] = ""
     targets: list[str] = field(default_factory=list)  # datasets every run is also tested on: '<target> mAP' columns
 
 def load_sweep(path: str | Path) -> SweepSpec:
@@ -74,8 +78,11 @@ def load_sweep(path: str | Path) -> SweepSpec:
     spec = SweepSpec(**{**raw, "runs": {str(n): dict(o or {}) for n, o in raw["runs"].items()}})
     for extra in set(spec.paper) - set(spec.runs):
         raise ConfigError(f"{path}: paper numbers for {extra!r}, which is not a run")
-    if spec.reference and headline(spec, spec.reference) is None:
-        raise ConfigError(f"{path}: reference {spec.reference!r} must be a run with a published number")
+    refs = spec.reference if isinstance(spec.reference, dict) else {n: spec.reference for n in spec.runs}
+    for name, ref in refs.items():
+        if name not in spec.runs: raise ConfigError(f"{path}: reference given for {name!r}, which is not a run")
+        if ref and headline(spec, ref) is None:
+            raise ConfigError(f"{path}: reference {ref!r} must be a run with a published number")
     for name in spec.runs:
         try:
             run_parameters(spec, name)
@@ -130,12 +137,13 @@ def is_finished(run_dir: Path, params: dict[str, Any]) -> bool:
 
 def synthpeds_needed(spec: SweepSpec, profile: str | None = None, overrides: dict[str, Any] | None = None) -> list[str]:
     """The SynthPeds datasets in the project's data/ folder that the spec's runs train or are tested on (targets are
-    read where the run's own data is: a run with a `data_root` needs nothing from data/)."""
-    names = set()
+    read beside the run's own data, `target_root`: a run whose data lie elsewhere needs nothing from data/)."""
+    names, data = set(), get_paths().data.resolve()
     for name in spec.runs:
         p = run_parameters(spec, name, profile, overrides)
         cfg = make_config(p["method"], **p["overrides"])
-        if not cfg.data_root: names |= {cfg.dataset, *spec.targets}
+        if not cfg.data_root: names |= set(cfg.dataset.split("+"))  # (multi-source: each)
+        if target_root(cfg).resolve() == data: names |= set(spec.targets)
     return sorted(n for n in names if n.startswith("synthpeds"))
 
 def prepare_synthpeds(spec: SweepSpec, profile: str | None = None, overrides: dict[str, Any] | None = None,
@@ -191,43 +199,69 @@ def sweep_seeds(spec: SweepSpec, profile: str | None = None, seeds: int | None =
     if n < 1: raise ConfigError(f"seeds must be at least 1, got {n}")
     return n
 
+def run_sweeps(specs: Sequence[SweepSpec], profile: str | None = None, overrides: dict[str, Any] | None = None,
+               root: str | Path | None = None, max_parallel: int | None = None, progress: bool = True,
+               seeds: int | None = None) -> list[list[RunOutcome]]:
+    """Run every variant of each spec `seeds` times (default: the spec's, else the profile's) unless finished, all
+    in one pool of parallel processes (no core waits for a table to end); one list of outcomes per spec. A run folder
+    that several specs share runs once, with the union of their targets."""
+    root = Path(root) if root else get_paths().runs / "sweeps"
+    for spec in specs:
+        if not (get_paths().root / spec.notebook).is_file():
+            raise FileNotFoundError(f"run notebook {get_paths().root / spec.notebook} not found (spec {spec.name!r})")
+        prepare_synthpeds(spec, profile, overrides, progress)
+    plan = []  # per spec: its runs (variant, seed), their parameters and folders
+    for spec in specs:
+        n = sweep_seeds(spec, profile, seeds)
+        runs = [(name, s if n > 1 else None) for name in spec.runs for s in range(n)]  # one seed: the config's own
+        params = {r: run_parameters(spec, r[0], profile, {**(overrides or {}), **({"seed": r[1]} if r[1] is not None else {})})
+                  for r in runs}
+        for r in runs:  # figures (curves, retrieval grid, t-SNE, attention) of one seed per variant
+            if r[1]: params[r]["figures"] = False
+        plan.append((spec, n, runs, params, {r: run_folder_for(p, root) for r, p in params.items()}))
+    outcomes: list[dict] = [{} for _ in specs]
+    todo: dict[Path, tuple[dict, list]] = {}  # folder -> (what to execute, the (spec index, run) it serves)
+    for k, (spec, n, runs, params, dirs) in enumerate(plan):
+        for r, d in dirs.items():
+            if is_finished(d, params[r]):
+                outcomes[k][r] = RunOutcome(r[0], str(d), "skipped", seed=r[1])
+                continue
+            p, users = todo.setdefault(d, (dict(params[r]), []))
+            users.append((k, r))
+            extra = [t for t in params[r].get("targets", []) if t not in p.get("targets", [])]
+            if extra: p["targets"] = p.get("targets", []) + extra
+            if params[r].get("figures", True): p.pop("figures", None)
+    total = sum(len(x[2]) for x in plan)
+    workers = max(1, min(max_parallel or min(s.max_parallel for s in specs), len(todo) or 1))
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    notebooks = {k: get_paths().root / spec.notebook for k, (spec, *_) in enumerate(plan)}
+    bar = tqdm(total=total, initial=total - sum(len(u) for _, u in todo.values()),
+               desc=f"sweep {', '.join(s.name for s in specs)}", unit="run", disable=not progress)
+    with ThreadPoolExecutor(workers) as pool:  # each thread waits on its run's own process
+        futures = {pool.submit(run_in_process, notebooks[u[0][0]], d, p, threads): d for d, (p, u) in todo.items()}
+        for fut in as_completed(futures):
+            d = futures[fut]
+            secs, err = fut.result()
+            users = todo[d][1]
+            if err:  # a failing run is reported, the sweep goes on
+                bar.write(f"run {', '.join(_label(r) for _, r in users)} failed ({d / 'run.ipynb'}): {err}")
+            for k, r in users:
+                outcomes[k][r] = RunOutcome(r[0], str(d), "failed" if err else "finished", round(secs, 1), err, r[1])
+            bar.update(len(users))
+    bar.close()
+    result = []
+    for k, (spec, n, runs, *_ ) in enumerate(plan):
+        ordered = [outcomes[k][r] for r in runs]
+        write_json(root / f"{spec.name}.json", {"spec": spec.name, "profile": profile, "overrides": overrides or {},
+                                               "seeds": n, "runs": [o.__dict__ for o in ordered]})
+        result.append(ordered)
+    return result
+
 def run_sweep(spec: SweepSpec, profile: str | None = None, overrides: dict[str, Any] | None = None,
               root: str | Path | None = None, max_parallel: int | None = None,
               progress: bool = True, seeds: int | None = None) -> list[RunOutcome]:
     "Run every variant of `spec` `seeds` times (default: the spec's, else the profile's) unless finished, in parallel."
-    root = Path(root) if root else get_paths().runs / "sweeps"
-    notebook = get_paths().root / spec.notebook
-    if not notebook.is_file(): raise FileNotFoundError(f"run notebook {notebook} not found (spec {spec.name!r})")
-    n = sweep_seeds(spec, profile, seeds)
-    prepare_synthpeds(spec, profile, overrides, progress)
-    runs = [(name, s if n > 1 else None) for name in spec.runs for s in range(n)]  # one seed: the config's own
-    params = {r: run_parameters(spec, r[0], profile, {**(overrides or {}), **({"seed": r[1]} if r[1] is not None else {})})
-              for r in runs}
-    for r in runs:  # figures (curves, retrieval grid, t-SNE, attention) of one seed per variant
-        if r[1]: params[r]["figures"] = False
-    dirs = {r: run_folder_for(p, root) for r, p in params.items()}
-    outcomes = {r: RunOutcome(r[0], str(d), "skipped", seed=r[1]) for r, d in dirs.items() if is_finished(d, params[r])}
-    todo = {}  # one execution per distinct folder; runs sharing it share the outcome
-    for r, d in dirs.items():
-        if r not in outcomes: todo.setdefault(d, []).append(r)
-    workers = max(1, min(max_parallel or spec.max_parallel, len(todo) or 1))
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    bar = tqdm(total=len(dirs), initial=len(outcomes), desc=f"sweep {spec.name}", unit="run", disable=not progress)
-    with ThreadPoolExecutor(workers) as pool:  # each thread waits on its run's own process
-        futures = {pool.submit(run_in_process, notebook, d, params[rs[0]], threads): d for d, rs in todo.items()}
-        for fut in as_completed(futures):
-            d = futures[fut]
-            secs, err = fut.result()
-            if err:  # a failing run is reported, the sweep goes on
-                bar.write(f"run {', '.join(_label(r) for r in todo[d])} failed ({d / 'run.ipynb'}): {err}")
-            for r in todo[d]:
-                outcomes[r] = RunOutcome(r[0], str(d), "failed" if err else "finished", round(secs, 1), err, r[1])
-            bar.update(len(todo[d]))
-    bar.close()
-    ordered = [outcomes[r] for r in runs]
-    write_json(root / f"{spec.name}.json", {"spec": spec.name, "profile": profile, "overrides": overrides or {},
-                                           "seeds": n, "runs": [o.__dict__ for o in ordered]})
-    return ordered
+    return run_sweeps([spec], profile, overrides, root, max_parallel, progress, seeds)[0]
 
 def _label(run: tuple[str, int | None]) -> str:
     return run[0] if run[1] is None else f"{run[0]} (seed {run[1]})"
@@ -285,14 +319,18 @@ def headline(spec: SweepSpec, name: str) -> str | None:
     "The column a row's published headline number is in: the first of the spec's columns with a published value."
     return next((c for c in spec.columns if c in spec.paper.get(name, {})), None)
 
+def reference_of(spec: SweepSpec, name: str) -> str:
+    "The row that row `name` is compared with for direction agreement ('' if none)."
+    return spec.reference.get(name, "") if isinstance(spec.reference, dict) else spec.reference
+
 def direction_table(spec: SweepSpec, df: pd.DataFrame) -> pd.DataFrame:
-    """For every row with a published number: the paper's change against the reference row, ours (mean over
+    """For every row with a published number: the paper's change against its reference row, ours (mean over
     seeds), twice the standard deviation of our difference, and whether the two agree beyond it."""
-    ref, rc = spec.reference, headline(spec, spec.reference)
     rows = {}
     for name in spec.runs:
-        c = headline(spec, name)
-        if name == ref or c is None or name not in df.index: continue
+        ref = reference_of(spec, name)
+        c, rc = headline(spec, name), headline(spec, ref) if ref else None
+        if not ref or name == ref or c is None or name not in df.index or ref not in df.index: continue
         paper = spec.paper[name][c] - spec.paper[ref][rc]
         ours = df.loc[name, c] - df.loc[ref, rc]
         sds = [df.loc[n, f"{col} std"] if f"{col} std" in df else float("nan") for n, col in ((name, c), (ref, rc))]
@@ -300,10 +338,11 @@ def direction_table(spec: SweepSpec, df: pd.DataFrame) -> pd.DataFrame:
         if two_sd != two_sd: verdict = "one seed: no claim"
         elif abs(ours) <= two_sd: verdict = "agrees" if paper == 0 else "within 2 std"
         else: verdict = "agrees" if paper != 0 and (paper > 0) == (ours > 0) else "disagrees"
-        rows[name] = {"compared": c if c == rc else f"{c} vs {rc}", "paper change": paper, "our change": ours,
+        rows[name] = {**({"against": ref} if isinstance(spec.reference, dict) else {}),
+                      "compared": c if c == rc else f"{c} vs {rc}", "paper change": paper, "our change": ours,
                       "2 std": two_sd, "direction": verdict}
     out = pd.DataFrame.from_dict(rows, orient="index")
-    out.index.name = f"against {ref!r}"
+    out.index.name = "row" if isinstance(spec.reference, dict) else f"against {spec.reference!r}"
     return out
 
 def save_table(df: pd.DataFrame, spec: SweepSpec, out_dir: str | Path | None = None, note: str = "") -> list[Path]:
@@ -318,7 +357,8 @@ def save_table(df: pd.DataFrame, spec: SweepSpec, out_dir: str | Path | None = N
     if spec.paper_source: text.append(f"Published numbers: {spec.paper_source}.")
     if note: text.append(note)
     if spec.reference:
-        text += ["", f"#### Direction agreement with the paper (each row against {spec.reference!r})", "",
+        against = "its own reference row" if isinstance(spec.reference, dict) else repr(spec.reference)
+        text += ["", f"#### Direction agreement with the paper (each row against {against})", "",
                  direction_table(spec, df).to_markdown(floatfmt=".2f"), "",
                  "A direction agrees when our change has the paper's sign and exceeds twice the standard deviation "
                  "of our difference (seeds independent); 'within 2 std' claims nothing."]
@@ -341,8 +381,9 @@ def save_table(df: pd.DataFrame, spec: SweepSpec, out_dir: str | Path | None = N
 
 
 # %% ../nbs/42_sweep.ipynb #00c001eb
-DEMO_SPECS = ("baselines", "promptsg_table3")  # `reid-nb demo`: the baselines and each paper's main table
+DEMO_SPECS = ("baselines", "promptsg_table3", "muva_main")  # `reid-nb demo`: the baselines and each paper's main table
 MORE_SPECS = ("promptsg_table4", "promptsg_table5", "promptsg_table6", "bot_tricks")  # `reid-nb demo --all` adds the other tables
+DEMO_FIGURES = {"promptsg_table3": ("full model", "promptsg_tiny"), "muva_main": ("MUVA", "muva_tiny")}  # run -> prefix
 
 def spec_path(spec: str | Path) -> Path:
     "A spec file, or the name of one in nbs/experiments (e.g. 'promptsg_table3')."
@@ -353,12 +394,22 @@ def spec_path(spec: str | Path) -> Path:
     known = ", ".join(sorted(f.stem for f in folder.glob("*.yaml")))
     raise FileNotFoundError(f"sweep spec {spec!r} not found; give a YAML file or one of: {known}")
 
+def sweep_tables(specs: Sequence[SweepSpec], profile: str | None = None, overrides: dict[str, Any] | None = None,
+                 max_parallel: int | None = None, out_dir: str | Path | None = None, progress: bool = True,
+                 seeds: int | None = None) -> list[tuple[pd.DataFrame, list[Path], list[RunOutcome]]]:
+    "Run several sweeps in one pool, then collect and save each table; per spec: the table, its files, its outcomes."
+    note = (f"This run: profile '{profile}'" if profile else "This run: the spec's own settings") + \
+           (f", with {', '.join(sorted(overrides))} set" if overrides else "") + "."
+    out = []
+    for spec, outcomes in zip(specs, run_sweeps(specs, profile, overrides, max_parallel=max_parallel,
+                                                progress=progress, seeds=seeds)):
+        df = collect_sweep(spec, outcomes)
+        out.append((df, save_table(df, spec, out_dir, note), outcomes))
+    return out
+
 def sweep_table(spec: SweepSpec, profile: str | None = None, overrides: dict[str, Any] | None = None,
                 max_parallel: int | None = None, out_dir: str | Path | None = None,
                 progress: bool = True, seeds: int | None = None) -> tuple[pd.DataFrame, list[Path], list[RunOutcome]]:
     "Run a sweep, collect its table and save it; the table, the files written and the run outcomes."
-    outcomes = run_sweep(spec, profile, overrides, max_parallel=max_parallel, progress=progress, seeds=seeds)
-    df = collect_sweep(spec, outcomes)
-    note = (f"This run: profile '{profile}'" if profile else "This run: the spec's own settings") + \
-           (f", with {', '.join(sorted(overrides))} set" if overrides else "") + "."
-    return df, save_table(df, spec, out_dir, note), outcomes
+    return sweep_tables([spec], profile, overrides, max_parallel, out_dir, progress, seeds)[0]
+

@@ -21,7 +21,7 @@ from ..config import get_paths, project_root
 __all__ = ['PARTS', 'IMAGE_EXTS', 'MARKET_SPLITS', 'FIXTURE_NAMES', 'DATASETS', 'DatasetError', 'Record', 'ReIDDataset',
            'parse_market_name', 'verify_images', 'read_image', 'load_annotations', 'read_market_folder',
            'write_fixture_market', 'read_msmt17', 'write_fixture_msmt17', 'DatasetSpec', 'load_dataset',
-           'shared_data_dir', 'combine_train', 'leave_one_out', 'dataset_from_config']
+           'shared_data_dir', 'combine_train', 'leave_one_out', 'dataset_from_config', 'target_root']
 
 # %% ../../nbs/10_data_formats.ipynb #5c2caa2b
 class DatasetError(ValueError):
@@ -345,7 +345,25 @@ def leave_one_out(datasets: list[ReIDDataset], target: str) -> ReIDDataset:
 
 def dataset_from_config(cfg, test_only: bool = False) -> ReIDDataset:
     """The dataset a `RunConfig` names (`dataset`, `data_root`; an empty root means the project's data/ folder), its
-    training part boxes from `part_boxes`, calibrated when `calibrate_parts` (see data_grounding)."""
+    training part boxes from `part_boxes`, calibrated when `calibrate_parts` (see data_grounding). Several datasets
+    joined by '+' (`market1501+msmt17+cuhk03np_detected`, all under `data_root`) train together, each grounded on its
+    own, with disjoint identities and cameras (`combine_train`); the run's own test set is then the first one's
+    (multi-source protocols test on `targets`)."""
     from reid_nb.data.grounding import ground_parts  # grounding builds on this module
-    ds = load_dataset(cfg.dataset, cfg.data_root or get_paths().data, test_only=test_only)
-    return ds if test_only else ground_parts(ds, cfg.part_boxes, cfg.calibrate_parts)
+    names, root = cfg.dataset.split("+"), cfg.data_root or get_paths().data
+    if test_only and len(names) > 1:
+        raise DatasetError(f"dataset {cfg.dataset!r} names several datasets; a test set is one of them")
+    sets = [load_dataset(n, root, test_only=test_only) for n in names]
+    if test_only: return sets[0]
+    sets = [ground_parts(d, cfg.part_boxes, cfg.calibrate_parts) for d in sets]
+    return sets[0] if len(sets) == 1 else combine_train(sets, sets[0], cfg.dataset)
+
+def target_root(cfg) -> Path:
+    """Where another dataset (a domain-generalisation target) is looked for in a run of `cfg`: beside the run's own
+    dataset. That is `data_root` when it is a parent folder, its parent when it is the dataset's own folder (so that
+    `data_root=data/synthpeds` finds `data/synthpeds_market`, not the training set again), data/ when it is empty."""
+    if not cfg.data_root: return get_paths().data
+    root, spec = Path(cfg.data_root), DATASETS.get(cfg.dataset)
+    own = spec is not None and (_has_layout(root, spec) or root.name in spec.folders)  # (it may not exist yet)
+    return root.parent if own else root
+

@@ -85,6 +85,7 @@ class Loaders:
     gallery: DataLoader
     num_classes: int
     num_cams: int
+    train_plain: DataLoader | None = None  # the training images in file order, not augmented (methods' feature passes)
 
 def _seed_worker(worker_id: int) -> None:
     "Seed NumPy and Python in a loader worker from torch's per-worker seed."
@@ -105,7 +106,9 @@ def make_loaders(ds: ReIDDataset, cfg: RunConfig, rank: int | None = None, world
     sampler = PKSampler([r.pid for r in ds.train], cfg.ids_per_batch, cfg.instances_per_id, cfg.seed, rank, world_size)
     train = DataLoader(ReIDImages(ds.train, transforms_from_config(cfg, True), _cache_mb(cfg)), batch_sampler=sampler,
                        generator=g, **_loader_kwargs(cfg))
-    return Loaders(train, *eval_loaders(ds, cfg), ds.num_train_pids, ds.num_cams)
+    plain = DataLoader(ReIDImages(ds.train, transforms_from_config(cfg, False), _cache_mb(cfg)),
+                       batch_size=cfg.eval_batch_size, shuffle=False, **_loader_kwargs(cfg))
+    return Loaders(train, *eval_loaders(ds, cfg), ds.num_train_pids, ds.num_cams, plain)
 
 def eval_loaders(ds: ReIDDataset, cfg: RunConfig) -> tuple[DataLoader, DataLoader]:
     "Query and gallery loaders of `ds` (no augmentation, in file order)."

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
-from torch.utils.data import DataLoader
 
 from ..models.clip import TINY as CLIP_MODELS, CLIPImageEncoder, CLIPTextEncoder, PromptTemplate, build_clip
 from ..models.cnn import CNNS, build_cnn
@@ -19,11 +18,10 @@ from ..models.dinov2 import build_dinov2
 from ..engine import ReIDModel, RunContext, Stage, extract_features
 from ..losses import CenterLoss, cross_entropy_ls, supcon, triplet_hard
 from ..data.sampling import epoch_seed
-from ..data.transforms import ReIDImages, transforms_from_config
 
 # %% auto #0
 __all__ = ['BoTConfig', 'clip_from_config', 'build_image_encoder', 'BNNeck', 'config_triplet', 'BoT', 'CLIPBaselineConfig',
-           'CLIPBaseline', 'CLIPReIDConfig', 'prompt_stage_config', 'feature_batches', 'plain_train_loader', 'CLIPReID']
+           'CLIPBaseline', 'CLIPReIDConfig', 'prompt_stage_config', 'feature_batches', 'CLIPReID']
 
 # %% ../../nbs/50_methods_baselines.ipynb #16d9cd5e
 @dataclass
@@ -195,11 +193,6 @@ def feature_batches(feats: torch.Tensor, pids: torch.Tensor, epoch: int, ctx: Ru
     chunks = chunks[acc.process_index::acc.num_processes][:len(chunks) // acc.num_processes or None]
     return [{"feat": feats[i], "pid": pids[i]} for i in chunks]
 
-def plain_train_loader(ctx: RunContext) -> DataLoader:
-    "The training images in file order without augmentation (the test transform), for features of the training set."
-    return DataLoader(ReIDImages(ctx.loaders.train.dataset.records, transforms_from_config(ctx.cfg, False)),
-                      batch_size=ctx.cfg.eval_batch_size, num_workers=ctx.cfg.num_workers)
-
 @register_method("clipreid", CLIPReIDConfig)
 class CLIPReID(CLIPBaseline):
     "The CLIP baseline plus per-identity prompt tokens learned in stage 1 and used as an i2t classifier in stage 2."
@@ -223,7 +216,7 @@ class CLIPReID(CLIPBaseline):
 
     def _train_image_features(self, ctx: RunContext) -> tuple[torch.Tensor, torch.Tensor]:
         # without the camera embeddings, as CLIP-ReID's stage-1 features
-        feats, pids, _ = extract_features(self.image_encoder, plain_train_loader(ctx), ctx.accelerator, progress=False,
+        feats, pids, _ = extract_features(self.image_encoder, ctx.loaders.train_plain, ctx.accelerator, progress=False,
                                           encode=lambda x, c: self.image_encoder(x, cameras=False)["global"])
         return feats.to(ctx.device), pids.to(ctx.device)
 

@@ -16,14 +16,15 @@ from ..config import ConfigError, register_method
 from ..data.grounding import stripe_boxes
 from ..engine import ReIDModel, RunContext, Stage, to_device
 from ..losses import cross_entropy_ls
-from .baselines import (BNNeck, CLIPReIDConfig, clip_from_config, feature_batches, plain_train_loader,
+from .baselines import (BNNeck, CLIPReIDConfig, clip_from_config, feature_batches,
                                       prompt_stage_config)
 from ..models.clip import CLIPImageEncoder, CLIPTextEncoder, PromptTemplate
 
 # %% auto #0
-__all__ = ['PARTS', 'PROMPT_TEMPLATES', 'MASK_MODES', 'MultiGrainedPrompts', 'QuickGELU', 'ResidualMaskPredictor', 'gate',
-           'attention_layout', 'boxes_to_patch_masks', 'stripe_masks', 'AMMSAEncoder', 'mask_loss', 'MUVAConfig',
-           'centroids', 'hardest_update', 'MUVA']
+__all__ = ['PARTS', 'PROMPT_TEMPLATES', 'PROMPT_DESIGNS', 'DOMAIN_STYLES', 'MASK_MODES', 'prompt_templates',
+           'MultiGrainedPrompts', 'QuickGELU', 'ResidualMaskPredictor', 'gate', 'attention_layout',
+           'boxes_to_patch_masks', 'stripe_masks', 'AMMSAEncoder', 'mask_loss', 'MUVAConfig', 'centroids',
+           'hardest_update', 'MUVA']
 
 # %% ../../nbs/52_methods_muva.ipynb #d53826e6
 PARTS = ("head", "upper", "legs")  # the local granularities, in the order of the local tokens and the masks
@@ -34,16 +35,40 @@ PROMPT_TEMPLATES = {  # granularity -> template; X X X X are the identity's four
     "legs": "A photo of X X X X legs of a person.",
 }
 
+PROMPT_DESIGNS = ("original", "pap", "dsp")  # Table 7: the paper's, part-agnostic, domain-specific
+DOMAIN_STYLES = {  # DSP's style words per source dataset (ours: the paper does not print its own)
+    "market1501": "in summer, seen by low-resolution outdoor campus cameras",
+    "dukemtmcreid": "in winter, seen by sharp high-resolution outdoor campus cameras",
+    "msmt17": "indoors or outdoors, in morning, noon or afternoon light",
+    "cuhk03np_labeled": "indoors, seen by two campus cameras",
+    "cuhk03np_detected": "indoors, seen by two campus cameras",
+    "synthpeds": "seen by generic cameras",
+}
+DOMAIN_STYLES |= {f"synthpeds_{tiny}": DOMAIN_STYLES[real] for real, tiny in  # a tiny-world domain: its benchmark's
+                  (("market1501", "market"), ("dukemtmcreid", "duke"), ("msmt17", "msmt"), ("cuhk03np_labeled", "cuhk"))}
+
+def prompt_templates(design: str = "original", style: str = "") -> dict[str, str]:
+    """The four templates of a prompt design: the paper's ('original'), part-agnostic ('pap': part names removed) or
+    domain-specific ('dsp': the source domain's `style` words appended)."""
+    if design == "original": return dict(PROMPT_TEMPLATES)
+    if design == "pap": return {g: PROMPT_TEMPLATES["global"] if g == "global" else "A photo of a X X X X of a person."
+                                for g in PROMPT_TEMPLATES}
+    if design == "dsp":
+        if not style: raise ValueError("the domain-specific design needs the source domain's style words")
+        return {g: f"{t[:-1]}, {style}." for g, t in PROMPT_TEMPLATES.items()}
+    raise ValueError(f"prompt design {design!r} unknown; use one of {', '.join(PROMPT_DESIGNS)}")
+
 class MultiGrainedPrompts(nn.Module):
     """Learnable prompts per identity and granularity (N(0, 0.002) as the paper), read by CLIP's text encoder into one
     feature per granularity, concatenated: the identity's multi-grained text feature."""
     def __init__(self, text: CLIPTextEncoder, num_classes: int, granularities: Sequence[str] = tuple(PROMPT_TEMPLATES),
-                 n_tokens: int = 4, std: float = 0.002):
+                 n_tokens: int = 4, std: float = 0.002, templates: dict[str, str] | None = None):
         super().__init__()
-        unknown = [g for g in granularities if g not in PROMPT_TEMPLATES]
-        if unknown: raise ValueError(f"granularities {unknown} unknown; use some of {', '.join(PROMPT_TEMPLATES)}")
+        templates = templates or PROMPT_TEMPLATES
+        unknown = [g for g in granularities if g not in templates]
+        if unknown: raise ValueError(f"granularities {unknown} unknown; use some of {', '.join(templates)}")
         self.text, self.granularities = text, tuple(granularities)
-        self.templates = [PromptTemplate(PROMPT_TEMPLATES[g]) for g in self.granularities]
+        self.templates = [PromptTemplate(templates[g]) for g in self.granularities]
         for t in self.templates:
             if t.span.stop - t.span.start != n_tokens: raise ValueError(f"template {t.text!r} has no {n_tokens} placeholders")
         width = text.token_embedding.weight.shape[1]
@@ -203,6 +228,8 @@ class MUVAConfig(CLIPReIDConfig):
     mask_loss_weight: float = 1.0
     granularities: tuple[str, ...] = ("global", "head", "upper", "legs")  # Table 5
     language: bool = True  # Table 6: False = no stage 1, no L_cmp, no L_i2tce
+    prompt_design: str = "original"  # Table 7: 'original', 'pap' (part-agnostic) or 'dsp' (domain-specific)
+    domain_style: str = ""  # DSP's style words; '' = the source dataset's entry in DOMAIN_STYLES
     mask_mode: str = "predicted"  # Table 8: 'predicted' (AM-MSA) or 'stripes'
     rmp_heads: int = 2  # Table 12: 2 for a single source other than MSMT17, 8 for MSMT17 and multi-source
     rmp_layer_norm: bool = True  # Table 10
@@ -231,12 +258,22 @@ def hardest_update(memory: torch.Tensor, feats: torch.Tensor, pids: torch.Tensor
         memory[c] = F.normalize(momentum * memory[c] + (1 - momentum) * hard, dim=0)
 
 # %% ../../nbs/52_methods_muva.ipynb #429a60ac
+def _style(cfg: MUVAConfig) -> str:
+    "DSP's style words for the run's source (none for the other designs)."
+    if cfg.prompt_design != "dsp" or cfg.domain_style: return cfg.domain_style
+    if cfg.dataset not in DOMAIN_STYLES:
+        raise ConfigError(f"prompt_design='dsp' has no style words for dataset {cfg.dataset!r} (DOMAIN_STYLES knows "
+                          f"{', '.join(DOMAIN_STYLES)}; a multi-source run has several domains): set domain_style")
+    return DOMAIN_STYLES[cfg.dataset]
+
 @register_method("muva", MUVAConfig)
 class MUVA(ReIDModel):
     "CLIP with multi-grained prompts, local visual tokens and AM-MSA, trained in MUVA's two stages."
     def __init__(self, cfg: MUVAConfig, num_classes: int, num_cams: int):
         super().__init__()
         if "global" not in cfg.granularities: raise ConfigError("MUVA's granularities must include 'global'")
+        if cfg.prompt_design not in PROMPT_DESIGNS:
+            raise ConfigError(f"prompt_design {cfg.prompt_design!r} unknown; use one of {', '.join(PROMPT_DESIGNS)}")
         self.cfg, self.num_classes = cfg, num_classes
         clip = clip_from_config(cfg)
         image = CLIPImageEncoder(clip, num_cams if cfg.camera_embedding else 0, cfg.sie_coef)
@@ -246,7 +283,8 @@ class MUVA(ReIDModel):
         self.encoder = AMMSAEncoder(image, self.grid, parts, cfg.rmp_heads, cfg.rmp_layer_norm, cfg.rmp_residual,
                                     cfg.mask_threshold, cfg.mask_mode)
         self.part_rows = [PARTS.index(q) for q in self.encoder.parts]
-        self.prompts = MultiGrainedPrompts(CLIPTextEncoder(clip), num_classes, cfg.granularities, cfg.n_ctx)
+        self.prompts = MultiGrainedPrompts(CLIPTextEncoder(clip), num_classes, cfg.granularities, cfg.n_ctx,
+                                           templates=prompt_templates(cfg.prompt_design, _style(cfg)))
         dim = (1 + len(parts)) * image.out_dim
         self.neck = BNNeck(dim, num_classes)
         for name in ("vpm1", "vpm2", "tpm"):
@@ -277,7 +315,7 @@ class MUVA(ReIDModel):
         was = self.training
         self.eval()
         feats, pids = [], []
-        for b in plain_train_loader(ctx):
+        for b in ctx.loaders.train_plain:
             b = to_device(b, ctx.device)
             with ctx.accelerator.autocast():
                 feats.append(self.features(b).float()); pids.append(b["pid"])
