@@ -48,8 +48,10 @@ class RunConfig:
     erasing_prob: float = 0.5  # random erasing
     erasing: str = "clipreid"  # erasing recipe: 'clipreid' (noise, 2-33% of the image) or 'bot' (mean values, 2-40%)
     norm: str = "clip"  # pixel normalisation: 'clip', 'imagenet' or 'half' (mean = std = 0.5)
-    part_boxes: str = "dataset"  # training part boxes: 'dataset' (the records' own), 'expert' (simulated grounding expert), 'stripes'
+    part_boxes: str = "dataset"  # training part boxes: 'dataset' (the records' own), 'expert' (simulated grounding expert), 'detector', 'stripes'
     calibrate_parts: bool = False  # repair the training part boxes with the calibration rules (see data_grounding)
+    grounding_model: str = "google/owlv2-base-patch16-ensemble"  # part_boxes='detector': OWLv2 or Grounding DINO folder / id
+    grounding_threshold: float = 0.1  # a detected part below this score counts as missed
     # model
     preset: str = "paper"  # 'paper' (real architecture) or 'tiny' (miniature for CPUs; pretrained='tinyworld' or '')
     backbone: str = "ViT-B-16"

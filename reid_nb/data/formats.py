@@ -355,7 +355,8 @@ def dataset_from_config(cfg, test_only: bool = False) -> ReIDDataset:
         raise DatasetError(f"dataset {cfg.dataset!r} names several datasets; a test set is one of them")
     sets = [load_dataset(n, root, test_only=test_only) for n in names]
     if test_only: return sets[0]
-    sets = [ground_parts(d, cfg.part_boxes, cfg.calibrate_parts) for d in sets]
+    sets = [ground_parts(d, cfg.part_boxes, cfg.calibrate_parts, model_name=cfg.grounding_model,
+                         threshold=cfg.grounding_threshold) for d in sets]
     return sets[0] if len(sets) == 1 else combine_train(sets, sets[0], cfg.dataset)
 
 def target_root(cfg) -> Path:

@@ -6,20 +6,26 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
 
 import torch
 from PIL import Image
+from tqdm.auto import tqdm
 
-from ..config import ConfigError
-from .formats import PARTS, ReIDDataset, Record
+from ..config import ConfigError, get_paths, write_json
+from .formats import PARTS, ReIDDataset, Record, read_image
 
 # %% auto #0
-__all__ = ['PART_BOXES', 'ExpertNoise', 'expert_boxes', 'stripe_boxes', 'prior_windows', 'calibrate_boxes', 'image_sizes',
-           'ground_parts']
+__all__ = ['PART_BOXES', 'PART_QUERIES', 'ExpertNoise', 'expert_boxes', 'stripe_boxes', 'prior_windows', 'calibrate_boxes',
+           'image_sizes', 'ground_parts', 'PartDetector', 'detector_cache', 'detector_boxes']
 
 # %% ../../nbs/17_data_grounding.ipynb #06782924
-PART_BOXES = ("dataset", "expert", "stripes")  # sources of a run's training part boxes
+PART_BOXES = ("dataset", "expert", "detector", "stripes", "auto")  # sources of a run's training part boxes
 
 @dataclass(frozen=True)
 class ExpertNoise:
@@ -105,16 +111,24 @@ def image_sizes(records: list[Record]) -> torch.Tensor:
     return torch.tensor(sizes, dtype=torch.float32)
 
 def ground_parts(ds: ReIDDataset, source: str = "dataset", calibrate: bool = False,
-                 noise: ExpertNoise = ExpertNoise()) -> ReIDDataset:
-    "`ds` with its training records' part boxes from `source` ('dataset', 'expert', 'stripes'), calibrated if asked."
+                 noise: ExpertNoise = ExpertNoise(), model_name: str = "google/owlv2-base-patch16-ensemble",
+                 threshold: float = 0.1, progress: bool = True) -> ReIDDataset:
+    """`ds` with its training records' part boxes from `source` ('dataset', 'expert', 'detector': `model_name`'s boxes,
+    a part missed below `threshold`; 'stripes'; 'auto': 'expert' if the records have boxes, else 'detector'),
+    calibrated if asked."""
     if source not in PART_BOXES: raise ConfigError(f"part_boxes {source!r} unknown; use one of {', '.join(PART_BOXES)}")
+    if source == "auto": source = "expert" if all(r.parts is not None for r in ds.train) else "detector"
     if source == "dataset" and not calibrate: return ds
-    if source != "stripes" and not all(r.parts is not None for r in ds.train):
+    if source in ("dataset", "expert") and not all(r.parts is not None for r in ds.train):
         raise ConfigError(f"part_boxes={source!r} needs part boxes in the training records of {ds.name}, which has none; "
-                          f"use part_boxes='stripes'")
+                          f"use part_boxes='detector' (a grounding detector's boxes) or 'stripes'")
     sizes = image_sizes(ds.train)
     if source == "stripes":
         boxes, found = stripe_boxes(sizes), torch.ones(len(ds.train), len(PARTS), dtype=torch.bool)
+    elif source == "detector":
+        boxes, scores = detector_boxes(ds.train, ds.root, lambda: PartDetector.from_pretrained(model_name),
+                                       detector_cache(ds, model_name), model_name, progress=progress)
+        found = scores >= threshold
     else:
         truth = torch.tensor([r.parts for r in ds.train], dtype=torch.float32)
         boxes, found = expert_boxes(truth, sizes, noise) if source == "expert" else (truth, torch.ones(truth.shape[:2], dtype=torch.bool))
@@ -123,4 +137,76 @@ def ground_parts(ds: ReIDDataset, source: str = "dataset", calibrate: bool = Fal
         boxes = torch.where(found[..., None], boxes, torch.zeros_like(boxes))
     train = [dataclasses.replace(r, parts=tuple(tuple(v) for v in b.tolist())) for r, b in zip(ds.train, boxes)]
     return dataclasses.replace(ds, train=train, notes=[*ds.notes, f"training part boxes: {source}" +
+                                                     (f" ({model_name})" if source == "detector" else "") +
                                                      (", calibrated" if calibrate else "")])
+
+# %% ../../nbs/17_data_grounding.ipynb #de219ce3
+PART_QUERIES = {"head": "the head of the person", "upper": "the upper body of the person",
+                "legs": "the legs of the person"}  # the paper's <p>, in the order of PARTS
+
+class PartDetector:
+    "An open-vocabulary detector of transformers (OWLv2, Grounding DINO) asked for each part; its best box per part."
+    def __init__(self, model: torch.nn.Module, processor, name: str, queries: dict[str, str] = PART_QUERIES,
+                 batch_size: int = 8):
+        self.model, self.processor, self.name = model.eval(), processor, name
+        self.queries, self.batch_size = dict(queries), batch_size
+
+    @classmethod
+    def from_pretrained(cls, name: str, device: str | None = None, **kw) -> PartDetector:
+        "The detector `name` (a folder, or an id under the weights folder or the HF cache) with its processor."
+        from transformers import AutoModelForZeroShotObjectDetection, AutoProcessor
+        from reid_nb.models.weights import find_hf_folder
+        folder = find_hf_folder(name, "grounding detector")
+        model = AutoModelForZeroShotObjectDetection.from_pretrained(str(folder), local_files_only=True)
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        return cls(model.to(device), AutoProcessor.from_pretrained(str(folder), local_files_only=True), name, **kw)
+
+    @torch.no_grad()
+    def __call__(self, images: list[Image.Image]) -> tuple[torch.Tensor, torch.Tensor]:
+        "Part boxes (N, 3, 4) in pixels (x0, y0, x1, y1) and their scores (N, 3) for `images`."
+        sizes = [(im.height, im.width) for im in images]
+        boxes, scores = torch.zeros(len(images), len(PARTS), 4), torch.zeros(len(images), len(PARTS))
+        device = next(self.model.parameters()).device
+        for p, part in enumerate(PARTS):
+            inputs = self.processor(text=[[self.queries[part]]] * len(images), images=images, return_tensors="pt")
+            out = self.model(**inputs.to(device))
+            found = self.processor.post_process_grounded_object_detection(out, threshold=0.0, target_sizes=sizes)
+            for k, (r, (h, w)) in enumerate(zip(found, sizes)):
+                if not len(r["scores"]): continue
+                j = int(r["scores"].argmax())
+                b = r["boxes"][j].float().cpu()
+                boxes[k, p] = torch.stack([b[0].clamp(0, w), b[1].clamp(0, h), b[2].clamp(0, w), b[3].clamp(0, h)])
+                scores[k, p] = float(r["scores"][j])
+        return boxes, scores
+
+def detector_cache(ds: ReIDDataset, model_name: str) -> Path:
+    "The file that holds `model_name`'s part boxes for the dataset `ds` (one per dataset folder and model)."
+    where = hashlib.sha1(str(Path(ds.root).resolve() if ds.root else ds.name).encode()).hexdigest()[:8]
+    return get_paths().data / "grounding" / f"{ds.name}-{where}--{model_name.strip('/').replace('/', '--')}.json"
+
+def detector_boxes(records: list[Record], root: Path | None, detector: Callable[[], PartDetector], cache: Path,
+                   model_name: str, queries: dict[str, str] = PART_QUERIES, every: int = 256,
+                   progress: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """Part boxes (N, 3, 4) and scores (N, 3) of `records` from the `cache` file, detecting (and adding) the missing
+    ones with the detector that `detector()` builds (only built when some are missing); resumable."""
+    key = lambda r: os.path.relpath(r.path, root) if root else str(r.path)
+    data = {"model": model_name, "queries": [queries[p] for p in PARTS], "boxes": {}}
+    if cache.is_file():
+        old = json.loads(cache.read_text())
+        if (old.get("model"), old.get("queries")) != (data["model"], data["queries"]):
+            raise ConfigError(f"{cache} holds the boxes of {old.get('model')!r} with queries {old.get('queries')}, "
+                              f"not of {model_name!r} with {data['queries']}: delete it to detect again")
+        data["boxes"] = old["boxes"]
+    todo = [r for r in records if key(r) not in data["boxes"]]
+    if todo:
+        det, done = detector(), 0
+        with tqdm(total=len(todo), desc=f"part boxes ({model_name})", unit="img", disable=not progress) as bar:
+            for i in range(0, len(todo), det.batch_size):
+                batch = todo[i:i + det.batch_size]
+                b, s = det([read_image(r.path) for r in batch])
+                for r, bb, ss in zip(batch, b.tolist(), s.tolist()):
+                    data["boxes"][key(r)] = [[*bb[p], ss[p]] for p in range(len(PARTS))]
+                done += len(batch); bar.update(len(batch))
+                if done % every < det.batch_size or i + det.batch_size >= len(todo): write_json(cache, data)
+    rows = torch.tensor([data["boxes"][key(r)] for r in records], dtype=torch.float32).reshape(len(records), len(PARTS), 5)
+    return rows[..., :4], rows[..., 4]

@@ -219,7 +219,7 @@ class MUVAConfig(CLIPReIDConfig):
     method: str = "muva"
     pad: int = 0  # only horizontal flips: random crop and erasing (RCRE) are Table 11's worse row
     erasing_prob: float = 0.0
-    part_boxes: str = "expert"  # the paper's pipeline: a grounding expert's boxes (simulated in the tiny world) ...
+    part_boxes: str = "auto"  # the paper's pipeline: a grounding expert's boxes (simulated in the tiny world, a detector elsewhere) ...
     calibrate_parts: bool = True  # ... calibrated (Table 9: False)
     id_loss_weight: float = 1.0
     triplet_loss_weight: float = 0.0  # MUVA drops the triplet loss for L_imp
@@ -301,8 +301,8 @@ class MUVA(ReIDModel):
 
     def _check_parts(self, batch: dict) -> None:
         if "parts" not in batch:
-            raise ConfigError("MUVA needs part boxes for its part masks, and this dataset's records have none; the tiny "
-                              "world's SynthPeds carries them; elsewhere set part_boxes='stripes'")
+            raise ConfigError("MUVA needs part boxes for its part masks, and this dataset's records have none: set "
+                              "part_boxes='auto' (a grounding detector's boxes where there are none), 'detector' or 'stripes'")
 
     def features(self, batch: dict) -> torch.Tensor:
         "v^mg (B, D) before the BN neck, computed with the expert's part masks in every layer."
