@@ -6,8 +6,9 @@ the first) and peak GPU memory per method. Then measures PromptSG's Table 5 infe
 interaction-module variant relative to the bare visual encoder, in the same process. Then, for the LLM layer (issue
 16), the cost of training an image encoder through a frozen LLM at batch 64 in bf16 (`bench_llm.py`): Qwen2-VL-2B's
 architecture at 280x140 and the real-small VLM (EfficientNet-Lite0 + SmolLM2-135M, real weights) at 320x160, both
-with 50 image tokens. Weights are random where no machine here can download them (`pretrained=''`): speed and
-memory do not depend on them.
+with 50 image tokens. Then MUVA's Table 13 at the paper preset (`bench_muva.py`: parameters, latency and memory of
+stage 1, stage 2 and inference at batch 64). Weights are random where no machine here can download them
+(`pretrained=''`): speed and memory do not depend on them.
 
     python nbs/experiments/bench_gpu.py                      # about 5 minutes on one H100
     python nbs/experiments/bench_gpu.py --backbone RN50
@@ -52,6 +53,8 @@ def main() -> int:
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     ap.add_argument("--vlms", nargs="*", default=["real_small", "qwen2_vl"], choices=["real_small", "qwen2_vl"],
                     help="VLMs whose frozen-LLM training path is measured at batch 64 (none: --vlms)")
+    ap.add_argument("--tables", nargs="*", default=["muva"], choices=["muva"],
+                    help="methods' cost tables measured at --preset (MUVA's Table 13: bench_muva.py; none: --tables)")
     args = ap.parse_args()
     paths = get_paths()
     tiny = args.preset == "tiny"
@@ -92,6 +95,9 @@ def main() -> int:
         out["llm"].append(bench(vlm, size, 64, 10, "cuda", "bf16", checkpointing=False))
         del vlm
         torch.cuda.empty_cache()
+    if device.type == "cuda" and "muva" in args.tables:
+        from bench_muva import write_table
+        print(write_table(args.preset, 10, args.precision))
     name = f"bench_gpu_{args.backbone}_{args.preset}"
     write_json(paths.figures / f"{name}.json", out)
     md = [f"Training at {h}x{w}, batch 16x4, {args.precision}, {args.backbone} ({args.preset}), on {out['device']}:", "",
