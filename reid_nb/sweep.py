@@ -24,7 +24,7 @@ import yaml
 from tqdm.auto import tqdm
 
 from .config import ConfigError, config_to_dict, get_paths, make_config, write_json
-from .data.formats import target_root
+from .data.formats import parse_target, target_root
 
 # %% auto #0
 __all__ = ['TINY', 'PROFILES', 'PROFILE_SEEDS', 'DEMO_SPECS', 'MORE_SPECS', 'DEMO_FIGURES', 'SweepSpec', 'load_sweep',
@@ -131,19 +131,20 @@ def is_finished(run_dir: Path, params: dict[str, Any]) -> bool:
         same = bool(done) and resolved_config(json.loads((run_dir / "params.json").read_text())) == resolved_config(params)
         if not same or not params.get("targets"): return same
         tested = json.loads((run_dir / "notebook_metrics.json").read_text())  # a new target: the notebook runs again
-        return all(f"{t} mAP" in tested for t in params["targets"])  # (training is found finished and skipped)
+        return all(f"{parse_target(t)[0]} mAP" in tested for t in params["targets"])  # (training: finished, skipped)
     except (FileNotFoundError, json.JSONDecodeError):
         return False
 
 def synthpeds_needed(spec: SweepSpec, profile: str | None = None, overrides: dict[str, Any] | None = None) -> list[str]:
     """The SynthPeds datasets in the project's data/ folder that the spec's runs train or are tested on (targets are
-    read beside the run's own data, `target_root`: a run whose data lie elsewhere needs nothing from data/)."""
+    read beside the run's own data, `target_root`, unless they name their own folder: a run whose data lie elsewhere
+    needs nothing from data/)."""
     names, data = set(), get_paths().data.resolve()
     for name in spec.runs:
         p = run_parameters(spec, name, profile, overrides)
         cfg = make_config(p["method"], **p["overrides"])
         if not cfg.data_root: names |= set(cfg.dataset.split("+"))  # (multi-source: each)
-        if target_root(cfg).resolve() == data: names |= set(spec.targets)
+        if target_root(cfg).resolve() == data: names |= {t for t in spec.targets if parse_target(t)[2] is None}
     return sorted(n for n in names if n.startswith("synthpeds"))
 
 def prepare_synthpeds(spec: SweepSpec, profile: str | None = None, overrides: dict[str, Any] | None = None,

@@ -17,8 +17,8 @@ from .data.formats import read_image
 from .metrics import pairwise_distance
 
 # %% auto #0
-__all__ = ['retrieval_ranking', 'plot_retrieval', 'denormalize', 'plot_attention', 'plot_part_masks', 'embed_2d',
-           'plot_embeddings', 'load_results', 'plot_training_curves']
+__all__ = ['PART_COLOURS', 'retrieval_ranking', 'plot_retrieval', 'denormalize', 'plot_attention', 'plot_part_masks',
+           'plot_layer_masks', 'embed_2d', 'plot_embeddings', 'load_results', 'plot_training_curves']
 
 # %% ../nbs/41_viz.ipynb #bec4e5cb
 def retrieval_ranking(qf: torch.Tensor, gf: torch.Tensor, q_pids, g_pids, q_camids, g_camids,
@@ -95,6 +95,32 @@ def plot_part_masks(images: torch.Tensor, masks: torch.Tensor, names: list[str],
             if i == 0: axes[i, j + 1].set_title(names[j], fontsize=8)
         for ax in axes[i]: ax.set_axis_off()
     fig.tight_layout()
+    return fig
+
+PART_COLOURS = ((1.0, 0.25, 0.25), (0.25, 1.0, 0.25), (0.3, 0.55, 1.0))  # head, upper body, legs
+
+def plot_layer_masks(images: torch.Tensor, masks: list[torch.Tensor], grid: tuple[int, int], mean=None, std=None,
+                     names: tuple[str, ...] = ("head", "upper body", "legs")):
+    """Part masks per layer (one (B, P, gh*gw) tensor per layer, e.g. MUVA's gated masks) over normalised images:
+    a row per image, the image then a column per layer, each part in its colour (head red, upper body green, legs
+    blue; where parts overlap, the colours add)."""
+    if masks[0].shape[1] > len(PART_COLOURS): raise ValueError(f"{masks[0].shape[1]} parts; colours for {len(PART_COLOURS)}")
+    shown = denormalize(images, mean, std)
+    b, n = images.shape[0], len(masks)
+    fig, axes = plt.subplots(b, n + 1, figsize=(0.9 * (n + 1) + 0.4, 1.9 * b), squeeze=False)
+    for i in range(b):
+        axes[i, 0].imshow(shown[i])
+        for l, m in enumerate(masks):
+            up = _upsample(m[i].float(), grid, images.shape[-2:])  # (P, H, W)
+            colour = sum(up[p][..., None] * torch.tensor(PART_COLOURS[p]) for p in range(len(up))).clamp(0, 1)
+            alpha = 0.6 * up.amax(0)[..., None].clamp(0, 1)  # transparent where no part is
+            axes[i, l + 1].imshow(shown[i]); axes[i, l + 1].imshow(torch.cat([colour, alpha], -1).numpy())
+            if i == 0: axes[i, l + 1].set_title(f"layer {l + 1}", fontsize=7)
+        for ax in axes[i]: ax.set_axis_off()
+    from matplotlib.patches import Patch
+    fig.legend(handles=[Patch(color=c, label=nm) for c, nm in zip(PART_COLOURS, names)], loc="lower center", ncol=3,
+               fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
 
 # %% ../nbs/41_viz.ipynb #58bbec28

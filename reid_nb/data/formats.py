@@ -21,7 +21,7 @@ from ..config import get_paths, project_root
 __all__ = ['PARTS', 'IMAGE_EXTS', 'MARKET_SPLITS', 'FIXTURE_NAMES', 'DATASETS', 'DatasetError', 'Record', 'ReIDDataset',
            'parse_market_name', 'verify_images', 'read_image', 'load_annotations', 'read_market_folder',
            'write_fixture_market', 'read_msmt17', 'write_fixture_msmt17', 'DatasetSpec', 'load_dataset',
-           'shared_data_dir', 'combine_train', 'leave_one_out', 'dataset_from_config', 'target_root']
+           'shared_data_dir', 'combine_train', 'leave_one_out', 'dataset_from_config', 'target_root', 'parse_target']
 
 # %% ../../nbs/10_data_formats.ipynb #5c2caa2b
 class DatasetError(ValueError):
@@ -367,4 +367,16 @@ def target_root(cfg) -> Path:
     root, spec = Path(cfg.data_root), DATASETS.get(cfg.dataset)
     own = spec is not None and (_has_layout(root, spec) or root.name in spec.folders)  # (it may not exist yet)
     return root.parent if own else root
+
+def parse_target(target: str) -> tuple[str, str, str | None]:
+    """A domain-generalisation target as a sweep names it: 'dataset' (read beside the run's own data, `target_root`),
+    or 'label=dataset@folder' (e.g. 'cuhk03_real=folder@../shared/data/cuhk03_pair1', a relative folder read from the
+    project root). Returns the column label, the dataset name and the folder (None: beside the run's data)."""
+    label, sep, rest = target.partition("=")
+    if not sep: return target, target, None
+    dataset, at, folder = rest.partition("@")
+    if not (label and dataset and at and folder):
+        raise DatasetError(f"target {target!r}: write a dataset name, or label=dataset@folder")
+    p = Path(folder).expanduser()
+    return label, dataset, str(p if p.is_absolute() else get_paths().root / p)
 
