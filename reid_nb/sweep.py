@@ -64,6 +64,9 @@ class SweepSpec:
     # model per source, a mapping from each row to its own reference row
     reference: str | dict[str, str] = ""
     targets: list[str] = field(default_factory=list)  # datasets every run is also tested on: '<target> mAP' columns
+    # for tables whose numbers the paper's text lacks: row -> 'higher' or 'lower', the direction of the row's first
+    # column against its reference that the text states
+    stated: dict[str, str] = field(default_factory=dict)
 
 def load_sweep(path: str | Path) -> SweepSpec:
     "Read and check a sweep spec: unknown keys, variants without overrides and unknown config fields are errors."
@@ -81,8 +84,11 @@ def load_sweep(path: str | Path) -> SweepSpec:
     refs = spec.reference if isinstance(spec.reference, dict) else {n: spec.reference for n in spec.runs}
     for name, ref in refs.items():
         if name not in spec.runs: raise ConfigError(f"{path}: reference given for {name!r}, which is not a run")
-        if ref and headline(spec, ref) is None:
+        if ref and headline(spec, name) is not None and headline(spec, ref) is None:
             raise ConfigError(f"{path}: reference {ref!r} must be a run with a published number")
+    for name, way in spec.stated.items():
+        if way not in ("higher", "lower"): raise ConfigError(f"{path}: stated direction {way!r} of {name!r}: use 'higher' or 'lower'")
+        if not reference_of(spec, name): raise ConfigError(f"{path}: stated direction of {name!r} needs its reference row")
     for name in spec.runs:
         try:
             run_parameters(spec, name)
@@ -325,14 +331,16 @@ def reference_of(spec: SweepSpec, name: str) -> str:
     return spec.reference.get(name, "") if isinstance(spec.reference, dict) else spec.reference
 
 def direction_table(spec: SweepSpec, df: pd.DataFrame) -> pd.DataFrame:
-    """For every row with a published number: the paper's change against its reference row, ours (mean over
-    seeds), twice the standard deviation of our difference, and whether the two agree beyond it."""
+    """For every row with a published number (or a direction the text states, `spec.stated`): the paper's change
+    against its reference row, ours (mean over seeds), twice the standard deviation of our difference, and whether
+    the two agree beyond it."""
     rows = {}
     for name in spec.runs:
         ref = reference_of(spec, name)
-        c, rc = headline(spec, name), headline(spec, ref) if ref else None
+        way = spec.stated.get(name)
+        c, rc = (spec.columns[0],) * 2 if way else (headline(spec, name), headline(spec, ref) if ref else None)
         if not ref or name == ref or c is None or name not in df.index or ref not in df.index: continue
-        paper = spec.paper[name][c] - spec.paper[ref][rc]
+        paper = (1.0 if way == "higher" else -1.0) if way else spec.paper[name][c] - spec.paper[ref][rc]
         ours = df.loc[name, c] - df.loc[ref, rc]
         sds = [df.loc[n, f"{col} std"] if f"{col} std" in df else float("nan") for n, col in ((name, c), (ref, rc))]
         two_sd = 2 * math.sqrt(sds[0] ** 2 + sds[1] ** 2)  # independent seeds: the variances add
@@ -340,7 +348,7 @@ def direction_table(spec: SweepSpec, df: pd.DataFrame) -> pd.DataFrame:
         elif abs(ours) <= two_sd: verdict = "agrees" if paper == 0 else "within 2 std"
         else: verdict = "agrees" if paper != 0 and (paper > 0) == (ours > 0) else "disagrees"
         rows[name] = {**({"against": ref} if isinstance(spec.reference, dict) else {}),
-                      "compared": c if c == rc else f"{c} vs {rc}", "paper change": paper, "our change": ours,
+                      "compared": c if c == rc else f"{c} vs {rc}", "paper change": f"{way} (stated)" if way else paper, "our change": ours,
                       "2 std": two_sd, "direction": verdict}
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = "row" if isinstance(spec.reference, dict) else f"against {spec.reference!r}"

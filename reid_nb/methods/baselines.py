@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
-from ..models.clip import TINY as CLIP_MODELS, CLIPImageEncoder, CLIPTextEncoder, PromptTemplate, build_clip
+from ..models.clip import CLIP_BACKBONES, CLIPImageEncoder, CLIPTextEncoder, PromptTemplate, build_clip
 from ..models.cnn import CNNS, build_cnn
 from ..config import ConfigError, RunConfig, register_method
 from ..models.dinov2 import build_dinov2
@@ -44,7 +44,7 @@ def clip_from_config(cfg: RunConfig) -> nn.Module:
 def build_image_encoder(cfg: RunConfig, num_cams: int) -> nn.Module:
     "The image encoder `cfg.backbone` names, returning the encoder dict (global, pre_proj, patches, layers)."
     cams = num_cams if cfg.camera_embedding else 0
-    if cfg.backbone in CLIP_MODELS:
+    if cfg.backbone in CLIP_BACKBONES:
         return CLIPImageEncoder(clip_from_config(cfg), cams, cfg.sie_coef)
     if cams:
         raise ConfigError(f"camera_embedding needs a ViT backbone; {cfg.backbone!r} has no patch tokens to add them to")
@@ -52,7 +52,7 @@ def build_image_encoder(cfg: RunConfig, num_cams: int) -> nn.Module:
         return build_cnn(cfg.backbone, cfg.preset, cfg.pretrained, last_stride=cfg.last_stride)
     if cfg.backbone == "dinov2":
         return build_dinov2(cfg.preset, cfg.pretrained, frozen=False)
-    raise ConfigError(f"backbone {cfg.backbone!r} unknown; use one of {', '.join([*CLIP_MODELS, *CNNS, 'dinov2'])}")
+    raise ConfigError(f"backbone {cfg.backbone!r} unknown; use one of {', '.join([*CLIP_BACKBONES, *CNNS, 'dinov2'])}")
 
 class BNNeck(nn.Module):
     "BatchNorm with a frozen zero shift, then a bias-free classifier: triplet on the input, ID loss on the output."

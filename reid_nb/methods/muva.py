@@ -302,7 +302,7 @@ class MUVA(ReIDModel):
     def _check_parts(self, batch: dict) -> None:
         if "parts" not in batch:
             raise ConfigError("MUVA needs part boxes for its part masks, and this dataset's records have none: set "
-                              "part_boxes='auto' (a grounding detector's boxes where there are none), 'detector' or 'stripes'")
+                              "part_boxes='auto' (a grounding detector's boxes where there are none), 'detector', 'layout' or 'stripes'")
 
     def features(self, batch: dict) -> torch.Tensor:
         "v^mg (B, D) before the BN neck, computed with the expert's part masks in every layer."
@@ -333,7 +333,9 @@ class MUVA(ReIDModel):
         self._cache = None
         for m in (self.encoder, self.neck): m.requires_grad_(True)
         self.neck.bn.bias.requires_grad_(False)
-        self.encoder.image.visual.conv1.requires_grad_(not self.cfg.freeze_patch_embedding)
+        patchify = self.encoder.image.visual.conv1
+        patchify.requires_grad_(not self.cfg.freeze_patch_embedding)
+        if hasattr(patchify, "proj"): patchify.proj.requires_grad_(True)  # a hybrid's new 1x1 projection always trains
         if self.cfg.language:
             with torch.no_grad(), ctx.accelerator.autocast():
                 ids = torch.arange(self.num_classes, device=ctx.device)

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..models.clip import TINY as CLIP_MODELS, CLIPImageEncoder, CLIPTextEncoder, PromptTemplate, build_clip
+from ..models.clip import CLIP_BACKBONES, CLIPImageEncoder, CLIPTextEncoder, PromptTemplate, build_clip
 from .baselines import BNNeck, CLIPBaselineConfig, build_image_encoder, clip_from_config, config_triplet
 from ..config import ConfigError, RunConfig, register_method
 from ..engine import ReIDModel, Stage
@@ -116,7 +116,7 @@ class PromptSG(ReIDModel):
             raise ConfigError("inference_prompt='composed' needs compose_prompt=True: without it the inversion network "
                               "that writes S* is never trained")
         self.cfg = cfg
-        if cfg.backbone in CLIP_MODELS:  # the paper: one CLIP model, image and text in its joint space
+        if cfg.backbone in CLIP_BACKBONES:  # the paper: one CLIP model, image and text in its joint space
             clip = clip_from_config(cfg)
             self.image_encoder = CLIPImageEncoder(clip, num_cams if cfg.camera_embedding else 0, cfg.sie_coef)
             dim = self.image_encoder.out_dim

@@ -13,10 +13,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 from open_clip.model import CLIP, CLIPTextCfg, CLIPVisionCfg
 
+from .cnn import efficientnet_patch_embedding
 from .weights import find_weights, load_state, weights_metadata
 
 # %% auto #0
-__all__ = ['TINY', 'resize_grid_embedding', 'build_clip', 'CLIPImageEncoder', 'PromptTemplate', 'CLIPTextEncoder']
+__all__ = ['TINY', 'HYBRIDS', 'CLIP_BACKBONES', 'resize_grid_embedding', 'build_hybrid', 'build_clip', 'CLIPImageEncoder',
+           'PromptTemplate', 'CLIPTextEncoder']
 
 # %% ../../nbs/31_models_clip.ipynb #5a28839d
 TINY = {  # miniature configs of the paper architectures (CPU); ViT-B-16's is mini-CLIP, pretrained at 64x32
@@ -66,10 +68,25 @@ def _adapt_resolution(model: CLIP, height: int, width: int, last_stride: int = 1
         v.grid_size = grid
     v.image_size = (height, width)
 
+HYBRIDS = {"EfficientNet-Lite0-ViT": "ViT-B-16"}  # a CNN patch embedding grafted into that tiny CLIP (one size)
+CLIP_BACKBONES = (*TINY, *HYBRIDS)
+
+def build_hybrid(name: str, pretrained: str = "tinyworld", height: int = 256, width: int = 128) -> CLIP:
+    """Mini-CLIP (the tiny ViT-B-16, weights `pretrained`: 'tinyworld', another tiny ViT-B-16 tag, '' random) with its
+    patchify convolution replaced by ImageNet EfficientNet-Lite0 to stride 16 and a 1x1 projection (random: the stem
+    too when `pretrained=''`). One size: the preset does not apply."""
+    if pretrained == "openai":
+        raise ValueError(f"{name} grafts a CNN into mini-CLIP, which has no OpenAI weights: use pretrained='tinyworld' "
+                         "(run `reid-nb pretrain --model clip` once) or '' for random weights")
+    model = build_clip(HYBRIDS[name], "tiny", pretrained, height, width)
+    model.visual.conv1 = efficientnet_patch_embedding(model.visual.conv1.out_channels, "imagenet" if pretrained else "")
+    return model
+
 def build_clip(name: str = "ViT-B-16", preset: str = "paper", pretrained: str = "openai",
                height: int = 256, width: int = 128, last_stride: int = 1) -> CLIP:
-    "CLIP `name` ('ViT-B-16' or 'RN50'; tiny or paper size) with weights loaded and position embeddings resized."
-    if name not in TINY: raise ValueError(f"backbone {name!r} unknown; use one of {', '.join(TINY)}")
+    "CLIP `name` ('ViT-B-16' or 'RN50'; tiny or paper size; or a hybrid of `HYBRIDS`) with weights loaded and position embeddings resized."
+    if name in HYBRIDS: return build_hybrid(name, pretrained, height, width)
+    if name not in TINY: raise ValueError(f"backbone {name!r} unknown; use one of {', '.join(CLIP_BACKBONES)}")
     if preset == "tiny":
         model = CLIP(**TINY[name])
     elif preset == "paper":

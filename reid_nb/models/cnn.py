@@ -16,7 +16,8 @@ from timm.models.efficientnet import _gen_efficientnet_lite
 from .weights import WeightsNotFound, find_weights, load_state
 
 # %% auto #0
-__all__ = ['CNNS', 'efficientnet_lite0_imagenet_file', 'map_by_order', 'CNNEncoder', 'TinyBottleneck', 'build_cnn']
+__all__ = ['CNNS', 'efficientnet_lite0_imagenet_file', 'map_by_order', 'CNNEncoder', 'TinyBottleneck', 'build_cnn',
+           'CNNPatchEmbedding', 'efficientnet_patch_embedding']
 
 # %% ../../nbs/32_models_cnn.ipynb #1e8e02a1
 def efficientnet_lite0_imagenet_file():
@@ -83,3 +84,21 @@ def build_cnn(name: str = "resnet50", preset: str = "paper", pretrained: str = "
         net.load_state_dict(map_by_order(load_state(path), net))
     trunk = nn.Sequential(net.conv_stem, net.bn1, net.blocks, net.conv_head, net.bn2)
     return CNNEncoder(trunk, net.num_features)
+
+# %% ../../nbs/32_models_cnn.ipynb #12efa935
+class CNNPatchEmbedding(nn.Module):
+    "A CNN trunk at output stride 16 and a 1x1 projection to `width`: a ViT's patch embedding made of a pretrained CNN."
+    def __init__(self, trunk: nn.Module, channels: int, width: int, stride: int = 16):
+        super().__init__()
+        self.trunk, self.proj = trunk, nn.Conv2d(channels, width, 1)
+        self.kernel_size = self.stride = (stride, stride)  # what code reading a patchify convolution expects
+        self.out_channels = width
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.proj(self.trunk(images))
+
+def efficientnet_patch_embedding(width: int, pretrained: str = "imagenet") -> CNNPatchEmbedding:
+    "EfficientNet-Lite0's stem and first five stages (stride 16, 112 channels; ImageNet weights unless `pretrained=''`) to `width`."
+    lite = build_cnn("efficientnet_lite0", "paper", pretrained).trunk
+    stem, bn, blocks = lite[0], lite[1], lite[2]
+    return CNNPatchEmbedding(nn.Sequential(stem, bn, *blocks[:5]), blocks[4][-1].bn3.num_features, width)
