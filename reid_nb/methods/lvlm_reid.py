@@ -74,6 +74,17 @@ class SemanticGuidedInteraction(nn.Module):
         for blk in self.blocks: x = blk(x)
         return self.norm(x[:, 0])
 
+    @torch.no_grad()
+    def token_attention(self, token: torch.Tensor, visual: torch.Tensor) -> torch.Tensor:
+        "How much v_reid attends to each visual token (B, n): its attention weights over them, averaged over heads and blocks."
+        x, maps = torch.cat([token[:, None], visual], 1), []
+        for blk in self.blocks:
+            h = blk.norm1(x)
+            a = blk.attn(h[:, :1], h, h)[1][:, 0, 1:]  # the token's row, over the visual tokens ...
+            maps.append(a / a.sum(-1, keepdim=True))  # ... renormalised without its attention to itself
+            x = blk(x)
+        return torch.stack(maps).mean(0)
+
 # %% ../../nbs/53_methods_lvlm_reid.ipynb #ffa3d2c3
 @dataclass
 class LVLMReIDConfig(RunConfig):
@@ -185,3 +196,16 @@ class LVLMReID(ReIDModel):
 
     def encode(self, images: torch.Tensor, camids: torch.Tensor) -> torch.Tensor:
         return self.feature(images, camids)  # the paper's v̂_reid, compared by cosine
+
+    @torch.no_grad()
+    def attention(self, images: torch.Tensor, camids: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
+        "SGI's attention of v_reid over the visual tokens (B, n) and their grid (rows, columns) on the image."
+        if self.sgi is None: raise ConfigError("attention maps need SGI (sgi='self' or 'query', baseline=False)")
+        s = self.semantic(images, camids)
+        n, (h, w) = s["tokens"].shape[1], images.shape[-2:]
+        rows = round((n * h / w) ** 0.5)
+        return self.sgi.token_attention(s["v_reid"], s["tokens"]), (rows, n // rows)
+
+    def summaries(self, images: torch.Tensor, max_new_tokens: int = 4) -> list[str]:
+        "The words the LVLM would generate for PSTG's instruction (its first word per image), for display."
+        return [(t.split() or [""])[0].strip(".,") for t in self.vlm.generate(images, self.cfg.instruction, max_new_tokens)]
