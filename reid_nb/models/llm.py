@@ -167,7 +167,7 @@ def build_llm(family: str = "smollm2", preset: str = "paper", pretrained: str = 
     if preset != "paper": raise ValueError(f"preset {preset!r} unknown; use 'paper' or 'tiny'")
     if family == "smollm2" and not pretrained:
         return LanguageModel(smollm2_model(), Vocab(smollm2_tokenizer()))
-    folder = find_hf_folder(pretrained or PAPER_LLMS[family], f"{family} LLM")
+    folder = find_hf_folder(pretrained or PAPER_LLMS[family], f"{family} LLM", "preset='tiny' gives the miniature")
     tok = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
     return LanguageModel(model_cls.from_pretrained(str(folder), local_files_only=True), Vocab(tok))
 

@@ -193,7 +193,7 @@ def build_vlm(family: str, preset: str = "tiny", pretrained: str | None = None) 
         raise ValueError(f"VLM family {family!r} unknown; use one of {', '.join([*VLM_CLASSES, 'real_small'])}")
     cls = VLM_CLASSES[family]
     if preset == "paper":
-        folder = find_hf_folder(pretrained or PAPER_VLMS[family], family)  # None or '': the paper's checkpoint
+        folder = find_hf_folder(pretrained or PAPER_VLMS[family], family, "preset='tiny' gives the miniature")  # None or '': the paper's checkpoint
         tok = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
         return VLM(family, cls.from_pretrained(str(folder), local_files_only=True), Vocab(tok))
     if preset != "tiny": raise ValueError(f"preset {preset!r} unknown; use 'paper' or 'tiny'")

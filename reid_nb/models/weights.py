@@ -48,16 +48,16 @@ def _hf_cache_folder(repo_id: str) -> Path | None:
     except Exception:  # not in the cache (or the cache is unreadable): looked up elsewhere
         return None
 
-def find_hf_folder(pretrained: str, what: str = "model") -> Path:
+def find_hf_folder(pretrained: str, what: str = "model", otherwise: str = "pretrained='' gives random weights") -> Path:
     """A local Hugging Face model folder: the path itself, `<weights dir>/<org>--<name>` for an id like
-    facebook/dinov2-small, or that id's snapshot in the Hugging Face cache."""
+    facebook/dinov2-small, or that id's snapshot in the Hugging Face cache; the error ends with `otherwise`."""
     p = Path(pretrained).expanduser()
     mine = weights_dir() / pretrained.replace("/", "--")
     for cand in (p, mine, _hf_cache_folder(pretrained)):
         if cand is not None and (cand / "config.json").is_file(): return cand
     raise WeightsNotFound(f"{what} weights {pretrained!r} not found (looked at {p}, {mine} and the Hugging Face cache). "
                           f"On a machine with internet run `reid-nb weights fetch {pretrained}` and copy {mine} here, "
-                          f"or pass the folder's path; pretrained='' gives random weights")
+                          f"or pass the folder's path; {otherwise}")
 
 def load_state(path: Path) -> dict[str, torch.Tensor]:
     "A state dict from safetensors or a torch checkpoint, loaded with `weights_only=True` (no code runs)."
