@@ -42,12 +42,12 @@ import torch
 from reid_nb.config import get_paths, make_config, write_json
 from reid_nb.data.formats import shared_data_dir
 from reid_nb.engine import evaluate_run, train
+from reid_nb.sweep import TINY
 
 HYBRID = "EfficientNet-Lite0-ViT"
 NAMES = {"bot": "BoT", "promptsg": "PromptSG (tiny random CLIP text tower)",
          "clip_baseline": f"BoT's recipe (ID + triplet) on {HYBRID}", "clipreid": f"CLIP-ReID on {HYBRID}",
          "muva": f"MUVA on {HYBRID} (layout part boxes)"}
-_STAGE1 = dict(stage1_epochs=10, stage1_lr=5e-3, stage1_batch_size=32)  # the tiny profile's prompt stage
 
 
 def method_overrides(method: str, lr: float) -> dict:
@@ -58,8 +58,9 @@ def method_overrides(method: str, lr: float) -> dict:
                     weight_decay_bias=5e-4, bias_lr_factor=1.0, warmup_factor=0.01)
     hybrid = dict(backbone=HYBRID, pretrained="tinyworld", warmup_factor=0.01)
     if method == "clip_baseline": return hybrid
-    if method == "clipreid": return {**hybrid, **_STAGE1}
-    return {**hybrid, **_STAGE1, "part_boxes": "layout", "calibrate_parts": False, "freeze_patch_embedding": False}
+    stage1 = TINY[method]  # the tiny profile's prompt stage (CLIP-ReID's and MUVA's)
+    if method == "clipreid": return {**hybrid, **stage1}
+    return {**hybrid, **stage1, "part_boxes": "layout", "calibrate_parts": False, "freeze_patch_embedding": False}
 
 
 def other_rows(method: str, figures) -> list[tuple[str, dict]]:

@@ -21,9 +21,9 @@ from ..config import ConfigError, get_paths, write_json
 from .formats import PARTS, ReIDDataset, Record, read_image
 
 # %% auto #0
-__all__ = ['PART_BOXES', 'PEDESTRIAN_LAYOUT', 'PART_QUERIES', 'ExpertNoise', 'expert_boxes', 'stripe_boxes', 'layout_boxes',
-           'prior_windows', 'calibrate_boxes', 'image_sizes', 'ground_parts', 'PartDetector', 'detector_cache',
-           'detector_boxes']
+__all__ = ['PART_BOXES', 'PEDESTRIAN_LAYOUT', 'STRIPES', 'PART_QUERIES', 'ExpertNoise', 'expert_boxes', 'layout_boxes',
+           'stripe_boxes', 'prior_windows', 'calibrate_boxes', 'image_sizes', 'ground_parts', 'PartDetector',
+           'detector_cache', 'detector_boxes']
 
 # %% ../../nbs/17_data_grounding.ipynb #06782924
 PART_BOXES = ("dataset", "expert", "detector", "stripes", "layout", "auto")  # sources of a run's training part boxes
@@ -61,18 +61,18 @@ def expert_boxes(boxes: torch.Tensor, sizes: torch.Tensor, noise: ExpertNoise = 
         found[k] = torch.rand(3, generator=g) >= noise.miss
     return out, found
 
-def stripe_boxes(sizes: torch.Tensor) -> torch.Tensor:
-    "Equal horizontal thirds of each image as (N, 3, 4) part boxes, top to bottom (Table 8's baseline)."
-    h, w = sizes[:, 0].float(), sizes[:, 1].float()
-    return torch.stack([torch.stack([torch.zeros_like(h), h * k / 3, w, h * (k + 1) / 3], 1) for k in range(3)], 1)
-
 PEDESTRIAN_LAYOUT = ((0.25, 0.0, 0.75, 0.2), (0.0, 0.15, 1.0, 0.55), (0.0, 0.5, 1.0, 1.0))  # head, upper, legs (x0, y0, x1, y1) / (w, h)
+STRIPES = tuple((0.0, k / 3, 1.0, (k + 1) / 3) for k in range(3))  # equal horizontal thirds, top to bottom
 
 def layout_boxes(sizes: torch.Tensor, layout=PEDESTRIAN_LAYOUT) -> torch.Tensor:
-    """The same relative part boxes in every image (N, 3, 4): a standing person's canonical proportions, for real
-    images without an expert's boxes."""
+    """The same relative part boxes in every image (N, 3, 4); by default a standing person's canonical proportions,
+    for real images without an expert's boxes."""
     rel = torch.tensor(layout, dtype=torch.float32)
     return rel[None] * sizes[:, None, [1, 0, 1, 0]].float()
+
+def stripe_boxes(sizes: torch.Tensor) -> torch.Tensor:
+    "Equal horizontal thirds of each image as (N, 3, 4) part boxes, top to bottom (Table 8's baseline)."
+    return layout_boxes(sizes, STRIPES)
 
 # %% ../../nbs/17_data_grounding.ipynb #69cb8f23
 def prior_windows(boxes: torch.Tensor, found: torch.Tensor, sizes: torch.Tensor) -> torch.Tensor:
@@ -133,7 +133,7 @@ def ground_parts(ds: ReIDDataset, source: str = "dataset", calibrate: bool = Fal
                           f"use part_boxes='detector' (a grounding detector's boxes) or 'stripes'")
     sizes = image_sizes(ds.train)
     if source in ("stripes", "layout"):
-        boxes = stripe_boxes(sizes) if source == "stripes" else layout_boxes(sizes)
+        boxes = layout_boxes(sizes, STRIPES if source == "stripes" else PEDESTRIAN_LAYOUT)
         found = torch.ones(len(ds.train), len(PARTS), dtype=torch.bool)
     elif source == "detector":
         boxes, scores = detector_boxes(ds.train, ds.root, lambda: PartDetector.from_pretrained(model_name),
