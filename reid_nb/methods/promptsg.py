@@ -233,8 +233,9 @@ def relative_throughput(model: PromptSG, images: torch.Tensor, repeats: int = 3,
             if images.is_cuda: torch.cuda.synchronize()
             times[name].append(time.perf_counter() - t)
     best = {name: len(images) / min(ts) for name, ts in times.items()}
-    return {**{f"{k} img/s": v for k, v in best.items()},
-            **{f"{k} x": v / best["bare encoder"] for k, v in best.items() if k != "bare encoder"}}
+    bare = torch.tensor(times["bare encoder"])  # each round's ratio to the bare encoder's time in the same round
+    ratio = {name: (bare / torch.tensor(ts)).median().item() for name, ts in times.items() if name != "bare encoder"}
+    return {**{f"{k} img/s": v for k, v in best.items()}, **{f"{k} x": v for k, v in ratio.items()}}
 
 def relative_flops(model: PromptSG, images: torch.Tensor) -> dict[str, float]:
     "FLOPs of the bare image encoder over those of `model` with each inference prompt: the throughput ratio where compute is the limit."
