@@ -149,9 +149,9 @@ def _cmd_sweep(args) -> int:
     return 1 if failed else 0
 
 def _cmd_demo(args) -> int:
-    import shutil, time
+    import time
     from reid_nb.data.synthpeds import generate_synthpeds
-    from reid_nb.sweep import DEMO_FIGURES, DEMO_SPECS, MORE_SPECS, load_sweep, run_folder_for, run_parameters, spec_path
+    from reid_nb.sweep import DEMO_SPECS, MORE_SPECS
     t, paths = time.perf_counter(), get_paths()
     specs = list(DEMO_SPECS) + (list(MORE_SPECS) if args.all else [])
     print(f"reid_nb main job: SynthPeds, the tiny world's mini-CLIP, then {', '.join(specs)} at the tiny profile "
@@ -160,11 +160,6 @@ def _cmd_demo(args) -> int:
     _pretrain(["clip"])  # what the tiny profile's CLIP methods start from; cached after the first time
     overrides = {"data_root": str(sp)}
     files, failed = _run_sweeps(specs, "tiny", overrides, args.jobs, args.seeds)
-    for spec, (row, prefix) in DEMO_FIGURES.items():  # one run's retrieval grid, t-SNE, curves (PromptSG: attention)
-        run = run_folder_for(run_parameters(load_sweep(spec_path(spec)), row, "tiny", overrides), paths.runs / "sweeps")
-        for png in sorted((run / "figures").glob("*.png")):
-            shutil.copyfile(png, paths.figures / f"{prefix}_{png.name}")
-            files.append(paths.figures / f"{prefix}_{png.name}")
     print(f"main job finished in {(time.perf_counter() - t) / 60:.1f} min: {len(files)} result tables and figures "
           f"are in {paths.figures} (start with {paths.figures / 'promptsg_table3.md'})")
     return 1 if failed else 0

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import math
+import os
+import shutil
 import statistics
 import subprocess
 import textwrap
@@ -27,10 +28,10 @@ from .config import ConfigError, config_to_dict, get_paths, make_config, write_j
 from .data.formats import parse_target, target_root
 
 # %% auto #0
-__all__ = ['TINY', 'PROFILES', 'PROFILE_SEEDS', 'DEMO_SPECS', 'MORE_SPECS', 'DEMO_FIGURES', 'SweepSpec', 'load_sweep',
-           'run_parameters', 'resolved_config', 'run_folder_for', 'RunOutcome', 'is_finished', 'synthpeds_needed',
-           'prepare_synthpeds', 'execute_run', 'run_in_process', 'sweep_seeds', 'run_sweeps', 'run_sweep', 'run_values',
-           'collect_sweep', 'shown_table', 'headline', 'reference_of', 'direction_table', 'save_table', 'spec_path',
+__all__ = ['TINY', 'PROFILES', 'PROFILE_SEEDS', 'DEMO_SPECS', 'MORE_SPECS', 'SweepSpec', 'load_sweep', 'run_parameters',
+           'resolved_config', 'run_folder_for', 'RunOutcome', 'is_finished', 'synthpeds_needed', 'prepare_synthpeds',
+           'execute_run', 'run_in_process', 'sweep_seeds', 'run_sweeps', 'run_sweep', 'run_values', 'collect_sweep',
+           'shown_table', 'headline', 'reference_of', 'direction_table', 'save_table', 'copy_figures', 'spec_path',
            'sweep_tables', 'sweep_table']
 
 # %% ../nbs/42_sweep.ipynb #f32ac9cf
@@ -41,7 +42,10 @@ TINY = {"all": dict(preset="tiny", height=128, width=64, ids_per_batch=8, instan
         # ResNet has no ImageNet of its own and starts from random weights
         "bot": dict(pretrained=""),
         "promptsg": dict(text_pretrained="tinyworld", new_module_lr=1e-3),
-        "clipreid": _TINY_PROMPTS, "muva": _TINY_PROMPTS}
+        "clipreid": _TINY_PROMPTS, "muva": _TINY_PROMPTS,
+        # LVLM-ReID's mini-Qwen2-VL was pretrained on the corpus's 64x32 images (8 visual tokens); its LLM makes a
+        # training image cost about 26 ms on one core there, 50 ms at 128x64
+        "lvlm_reid": dict(height=64, width=32)}
 PROFILES = {"tiny": TINY}  # built-in profiles; a spec's own `profiles` add to them
 PROFILE_SEEDS = {"tiny": 3}  # runs per variant under a profile when neither the spec nor the caller says
 
@@ -67,6 +71,7 @@ class SweepSpec:
     # for tables whose numbers the paper's text lacks: row -> 'higher' or 'lower', the direction of the row's first
     # column against its reference that the text states
     stated: dict[str, str] = field(default_factory=dict)
+    figures: dict[str, str] = field(default_factory=dict)  # row -> prefix: its seed-0 run's figures, to figures/<prefix>_*.png
 
 def load_sweep(path: str | Path) -> SweepSpec:
     "Read and check a sweep spec: unknown keys, variants without overrides and unknown config fields are errors."
@@ -89,6 +94,8 @@ def load_sweep(path: str | Path) -> SweepSpec:
     for name, way in spec.stated.items():
         if way not in ("higher", "lower"): raise ConfigError(f"{path}: stated direction {way!r} of {name!r}: use 'higher' or 'lower'")
         if not reference_of(spec, name): raise ConfigError(f"{path}: stated direction of {name!r} needs its reference row")
+    for name in spec.figures:
+        if name not in spec.runs: raise ConfigError(f"{path}: figures asked of {name!r}, which is not a run")
     for name in spec.runs:
         try:
             run_parameters(spec, name)
@@ -388,11 +395,20 @@ def save_table(df: pd.DataFrame, spec: SweepSpec, out_dir: str | Path | None = N
     fig.tight_layout(); fig.savefig(png, dpi=110); plt.close(fig)
     return [csv, md, png]
 
+def copy_figures(spec: SweepSpec, outcomes: list[RunOutcome], out_dir: str | Path | None = None) -> list[Path]:
+    "The figures of the rows in `spec.figures` (their first seed's run), copied to `out_dir` as <prefix>_<figure>.png."
+    out_dir, out = Path(out_dir) if out_dir else get_paths().figures, []
+    for o in outcomes:
+        prefix = spec.figures.get(o.name)
+        if prefix is None or o.seed not in (None, 0) or o.status == "failed": continue
+        for png in sorted((Path(o.run_dir) / "figures").glob("*.png")):
+            out.append(Path(shutil.copyfile(png, out_dir / f"{prefix}_{png.name}")))
+    return out
+
 
 # %% ../nbs/42_sweep.ipynb #00c001eb
 DEMO_SPECS = ("promptsg_table3", "muva_main")  # `reid-nb demo`: each paper's main table (baselines inside them)
 MORE_SPECS = ("baselines", "promptsg_table4", "promptsg_table5", "promptsg_table6", "bot_tricks")  # `reid-nb demo --all` adds
-DEMO_FIGURES = {"promptsg_table3": ("full model", "promptsg_tiny"), "muva_main": ("MUVA", "muva_tiny")}  # run -> prefix
 
 def spec_path(spec: str | Path) -> Path:
     "A spec file, or the name of one in nbs/experiments (e.g. 'promptsg_table3')."
@@ -413,7 +429,7 @@ def sweep_tables(specs: Sequence[SweepSpec], profile: str | None = None, overrid
     for spec, outcomes in zip(specs, run_sweeps(specs, profile, overrides, max_parallel=max_parallel,
                                                 progress=progress, seeds=seeds)):
         df = collect_sweep(spec, outcomes)
-        out.append((df, save_table(df, spec, out_dir, note), outcomes))
+        out.append((df, save_table(df, spec, out_dir, note) + copy_figures(spec, outcomes, out_dir), outcomes))
     return out
 
 def sweep_table(spec: SweepSpec, profile: str | None = None, overrides: dict[str, Any] | None = None,

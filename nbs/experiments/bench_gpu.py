@@ -89,9 +89,9 @@ def main() -> int:
         del model
     out["llm"] = []
     for fam in args.vlms if device.type == "cuda" else []:
-        from bench_llm import bench, qwen2_vl_2b_random
-        from reid_nb.models.vlm import build_real_small
-        vlm, size = (build_real_small("paper"), (320, 160)) if fam == "real_small" else (qwen2_vl_2b_random(), (280, 140))
+        from bench_llm import bench
+        from reid_nb.models.vlm import build_real_small, build_vlm
+        vlm, size = (build_real_small("paper"), (320, 160)) if fam == "real_small" else (build_vlm("qwen2_vl", "paper", ""), (280, 140))
         out["llm"].append(bench(vlm, size, 64, 10, "cuda", "bf16", checkpointing=False))
         del vlm
         torch.cuda.empty_cache()

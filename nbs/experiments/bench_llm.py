@@ -21,28 +21,11 @@ import statistics
 import time
 
 import torch
-from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration
 
 from reid_nb.config import get_paths, write_json
-from reid_nb.models.llm import Vocab, freeze, gradient_checkpointing
-from reid_nb.models.vlm import IMAGE_TOKENS, VLM, build_real_small, vlm_tokenizer
-
-INSTRUCTION = "Summarize the person image into one word, focusing on age, gender, clothing, and biometric features."
-QWEN2_VL_2B = dict(  # Qwen/Qwen2-VL-2B-Instruct's config.json (architecture only)
-    vision=dict(depth=32, embed_dim=1280, hidden_size=1536, mlp_ratio=4, num_heads=16, patch_size=14,
-                spatial_merge_size=2, temporal_patch_size=2),
-    text=dict(hidden_size=1536, intermediate_size=8960, num_hidden_layers=28, num_attention_heads=12,
-              num_key_value_heads=2, vocab_size=151936, max_position_embeddings=32768,
-              rope_parameters={"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": [16, 24, 24]}))
-
-
-def qwen2_vl_2b_random() -> VLM:
-    "Qwen2-VL-2B's architecture with random weights, over SmolLM2's tokenizer and Qwen2-VL's image tokens."
-    tok = vlm_tokenizer("qwen2_vl")
-    start, pad, end = tok.convert_tokens_to_ids(list(IMAGE_TOKENS["qwen2_vl"]))
-    cfg = Qwen2VLConfig(vision_config=QWEN2_VL_2B["vision"], text_config=QWEN2_VL_2B["text"], image_token_id=pad,
-                        vision_start_token_id=start, vision_end_token_id=end, video_token_id=pad, tie_word_embeddings=True)
-    return VLM("qwen2_vl", Qwen2VLForConditionalGeneration(cfg), Vocab(tok))
+from reid_nb.methods.lvlm_reid import PSTG_INSTRUCTION as INSTRUCTION
+from reid_nb.models.llm import freeze, gradient_checkpointing
+from reid_nb.models.vlm import VLM, build_real_small, build_vlm
 
 
 def bench(vlm: VLM, size: tuple[int, int], batch: int, steps: int, device: str, precision: str, checkpointing: bool) -> dict:
@@ -86,7 +69,7 @@ def main() -> int:
     torch.manual_seed(0)
     rows = []
     for fam in args.vlms:
-        vlm, size = (build_real_small("paper"), (320, 160)) if fam == "real_small" else (qwen2_vl_2b_random(), (280, 140))
+        vlm, size = (build_real_small("paper"), (320, 160)) if fam == "real_small" else (build_vlm("qwen2_vl", "paper", ""), (280, 140))
         rows.append(bench(vlm, size, args.batch, args.steps, args.device, args.precision, args.checkpointing))
         print(rows[-1], flush=True)
         del vlm

@@ -18,8 +18,9 @@ from .llm import Connector, Vocab, build_llm, smollm2_tokenizer
 from .weights import find_hf_folder, load_state, tinyworld_weights, weights_metadata
 
 # %% auto #0
-__all__ = ['IMAGE_TOKENS', 'TINY_VLM', 'VLM_CLASSES', 'PAPER_VLMS', 'vlm_tokenizer', 'chat_prompt', 'tiny_vlm_config',
-           'qwen2vl_patches', 'pad_square', 'VLM', 'build_vlm', 'EncoderLLM', 'build_real_small', 'clip_vision_to_hf']
+__all__ = ['IMAGE_TOKENS', 'TINY_VLM', 'PAPER_VLM_ARCH', 'VLM_CLASSES', 'PAPER_VLMS', 'vlm_tokenizer', 'chat_prompt',
+           'tiny_vlm_config', 'qwen2vl_patches', 'pad_square', 'VLM', 'build_vlm', 'EncoderLLM', 'build_real_small',
+           'clip_vision_to_hf']
 
 # %% ../../nbs/36_models_vlm.ipynb #f6d97f3a
 IMAGE_TOKENS = {"qwen2_vl": ("<|vision_start|>", "<|image_pad|>", "<|vision_end|>"), "llava": ("<image>",),
@@ -54,9 +55,23 @@ TINY_VLM = {  # miniatures of the paper architectures for the tiny world (64x32 
                             num_key_value_heads=2, max_position_embeddings=1024)),
 }
 
-def tiny_vlm_config(family: str, vocab: Vocab):
-    "The transformers config of a tiny `family` model over `vocab` (image token ids in the model's numbering)."
-    arch, tie = TINY_VLM[family], dict(tie_word_embeddings=True)
+PAPER_VLM_ARCH = {  # the paper checkpoints' architectures (their config.json), for random-weight cost benchmarks
+    "qwen2_vl": dict(vision=dict(depth=32, embed_dim=1280, num_heads=16, mlp_ratio=4, patch_size=14, spatial_merge_size=2,
+                                 temporal_patch_size=2),  # Qwen/Qwen2-VL-2B-Instruct
+                     text=dict(hidden_size=1536, intermediate_size=8960, num_hidden_layers=28, num_attention_heads=12,
+                               num_key_value_heads=2, max_position_embeddings=32768,
+                               rope_parameters={"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": [16, 24, 24]})),
+    "llava": dict(vision=dict(hidden_size=1024, intermediate_size=4096, num_hidden_layers=24, num_attention_heads=16,
+                              image_size=336, patch_size=14, hidden_act="quick_gelu"),  # llava-hf/llava-1.5-7b-hf
+                  text=dict(hidden_size=4096, intermediate_size=11008, num_hidden_layers=32, num_attention_heads=32,
+                            num_key_value_heads=32, max_position_embeddings=4096), tie=False),
+}
+
+def tiny_vlm_config(family: str, vocab: Vocab, arch: dict | None = None):
+    """The transformers config of a tiny `family` model over `vocab` (image token ids in the model's numbering); with
+    `arch` (e.g. `PAPER_VLM_ARCH[family]`), that architecture over the same vocabulary."""
+    arch = arch or TINY_VLM[family]
+    tie = dict(tie_word_embeddings=arch.get("tie", True))
     end = vocab.id(vocab.tokenizer.eos_token)
     text = dict(arch["text"], vocab_size=len(vocab), bos_token_id=None, eos_token_id=end, pad_token_id=end, **tie)
     if family == "qwen2_vl":
@@ -185,7 +200,7 @@ PAPER_VLMS = {"qwen2_vl": "Qwen/Qwen2-VL-2B-Instruct", "llava": "llava-hf/llava-
 
 def build_vlm(family: str, preset: str = "tiny", pretrained: str | None = None) -> VLM:
     """Qwen2-VL or LLaVA: at `paper` preset a checkpoint from a local Hugging Face folder (`pretrained`: its path or id,
-    default `PAPER_VLMS`); at `tiny` the miniature, pretrained by `reid-nb pretrain` ('tinyworld', the default) or
+    default `PAPER_VLMS`; '' its architecture with random weights, for cost benchmarks); at `tiny` the miniature, pretrained by `reid-nb pretrain` ('tinyworld', the default) or
     random ('').
     `real_small`: EfficientNet-Lite0 into SmolLM2-135M (real weights at `paper`, random miniatures at `tiny`)."""
     if family == "real_small": return build_real_small(preset)
@@ -193,6 +208,9 @@ def build_vlm(family: str, preset: str = "tiny", pretrained: str | None = None) 
         raise ValueError(f"VLM family {family!r} unknown; use one of {', '.join([*VLM_CLASSES, 'real_small'])}")
     cls = VLM_CLASSES[family]
     if preset == "paper":
+        if pretrained == "":  # the architecture with random weights: speed and memory, without the download
+            vocab = Vocab(vlm_tokenizer(family))
+            return VLM(family, cls(tiny_vlm_config(family, vocab, PAPER_VLM_ARCH[family])), vocab)
         folder = find_hf_folder(pretrained or PAPER_VLMS[family], family, "preset='tiny' gives the miniature")  # None or '': the paper's checkpoint
         tok = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
         return VLM(family, cls.from_pretrained(str(folder), local_files_only=True), Vocab(tok))

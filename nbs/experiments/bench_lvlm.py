@@ -1,0 +1,117 @@
+"""Benchmark: the cost of LVLM-ReID per image, training and inference, at each preset.
+
+LVLM-ReID's full model (PSTG through the frozen LLM, SGI, CSS-x^p) is built with random weights (cost does not depend
+on them) and timed on random images: one training step (forward, ID + triplet losses, backward through the frozen LLM
+into the visual model, Adam step) and one inference pass (the refined v_reid), each the median of `--repeats` after a
+warm-up, with the peak GPU memory of each (on a GPU). Rows:
+
+- `tiny`: the tiny world's mini-Qwen2-VL at 128x64 (the tiny profile's runs);
+- `real_small`: ImageNet EfficientNet-Lite0 tokens through a connector into SmolLM2-135M (real weights), 320x160
+  (a 10x5 feature map: 50 image tokens, as Qwen2-VL at 280x140);
+- `paper`: Qwen2-VL-2B's architecture at 280x140 (50 merged tokens), with and without gradient checkpointing.
+
+    python nbs/experiments/bench_lvlm.py                                   # CPU: tiny and real_small, batch 8
+    python nbs/experiments/bench_lvlm.py --rows paper --batch 2            # CPU: Qwen2-VL-2B (about 20 GB of memory)
+    python nbs/experiments/bench_lvlm.py --rows tiny real_small paper --batch 64   # one GPU, bf16
+Results: figures/bench_lvlm_<cpu|gpu>.json and .md (rows measured earlier on the same kind of device are kept).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import torch
+
+from bench_muva import timed
+from reid_nb.config import get_paths, make_config, write_json
+from reid_nb.engine import build_model
+
+ROWS = {  # name -> config overrides (all: random weights)
+    "tiny": dict(backbone="qwen2_vl", preset="tiny", height=128, width=64),
+    "real_small": dict(backbone="real_small", preset="paper", norm="half", height=320, width=160),
+    "paper": dict(backbone="qwen2_vl", preset="paper", height=280, width=140),
+    "paper, gradient checkpointing": dict(backbone="qwen2_vl", preset="paper", height=280, width=140,
+                                          gradient_checkpointing=True),
+}
+
+
+def measure(name: str, batch: int, repeats: int, device: torch.device, precision: str) -> dict:
+    "Training-step and inference latency per batch, images/s and peak memory of LVLM-ReID's row `name`."
+    cfg = make_config("lvlm_reid", pretrained="", **ROWS[name])
+    torch.manual_seed(0)
+    model = build_model(cfg, num_classes=751, num_cams=6).to(device)
+    images = torch.randn(batch, 3, cfg.height, cfg.width, device=device)
+    camids = torch.arange(batch, device=device) % 6
+    pids = torch.arange(batch, device=device) // 4  # identities of 4 images each, as the P x K sampler gives
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+    autocast = lambda: torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
+
+    def step() -> None:
+        with autocast():
+            loss = sum(model.loss(model({"image": images, "camid": camids}), {"pid": pids}).values())
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    model.train()
+    train_ms, train_mem = timed(step, device, repeats)
+    model.eval()
+    with torch.no_grad(), autocast():
+        infer_ms, infer_mem = timed(lambda: model.encode(images, camids), device, repeats)
+    frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
+    return {"row": name, "input": f"{cfg.height}x{cfg.width}", "visual_tokens": model.vlm.image_inputs(images[:1])[1],
+            "batch": batch, "precision": precision, "train_ms": round(train_ms, 1),
+            "train_images_per_s": round(batch / train_ms * 1000, 2), "infer_ms": round(infer_ms, 1),
+            "infer_images_per_s": round(batch / infer_ms * 1000, 2),
+            "train_peak_gib": round(train_mem, 2) if device.type == "cuda" else None,
+            "infer_peak_gib": round(infer_mem, 2) if device.type == "cuda" else None,
+            "trainable_M": round(sum(p.numel() for p in trainable) / 1e6, 2), "frozen_M": round(frozen / 1e6, 1)}
+
+
+def write_table(rows: list[dict], device_name: str, tag: str) -> str:
+    "Add `rows` to figures/bench_lvlm_<tag>.json (replacing rows of the same name and batch) and write the Markdown."
+    paths = get_paths()
+    path = paths.figures / f"bench_lvlm_{tag}.json"
+    old = json.loads(path.read_text())["rows"] if path.is_file() else []
+    key = lambda r: (r["row"], r["batch"], r["precision"])
+    merged = [r for r in old if key(r) not in {key(n) for n in rows}] + rows
+    write_json(path, {"device": device_name, "torch": torch.__version__, "rows": merged})
+    gib = lambda v: "–" if v is None else f"{v:.1f}"
+    md = [f"LVLM-ReID's cost on {device_name} (random weights; training step = forward, ID + triplet, backward through "
+          "the frozen LLM, Adam; median over repeats after a warm-up):", "",
+          "| row | input | visual tokens | batch | precision | train ms / image | train images/s | infer ms / image | "
+          "infer images/s | peak GiB train / infer | trainable M | frozen M |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    md += [f"| {r['row']} | {r['input']} | {r['visual_tokens']} | {r['batch']} | {r['precision']} | "
+           f"{r['train_ms'] / r['batch']:.1f} | {r['train_images_per_s']:.1f} | {r['infer_ms'] / r['batch']:.1f} | "
+           f"{r['infer_images_per_s']:.1f} | {gib(r['train_peak_gib'])} / {gib(r['infer_peak_gib'])} | "
+           f"{r['trainable_M']} | {r['frozen_M']} |" for r in merged]
+    text = "\n".join(md) + "\n"
+    (paths.figures / f"bench_lvlm_{tag}.md").write_text(text)
+    return text
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", nargs="+", default=["tiny", "real_small"], choices=list(ROWS))
+    ap.add_argument("--batch", type=int, default=None, help="default: 64 on a GPU (the paper's), 8 on a CPU")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--precision", default=None, help="default: bf16 on a GPU, fp32 on a CPU")
+    args = ap.parse_args()
+    gpu = torch.cuda.is_available()
+    device = torch.device("cuda" if gpu else "cpu")
+    batch, precision = args.batch or (64 if gpu else 8), args.precision or ("bf16" if gpu else "fp32")
+    rows = []
+    for name in args.rows:
+        rows.append(measure(name, batch, args.repeats, device, precision))
+        print(rows[-1], flush=True)
+        if gpu: torch.cuda.empty_cache()
+    name = torch.cuda.get_device_name() if gpu else f"cpu ({torch.get_num_threads()} threads)"
+    print(write_table(rows, name, "gpu" if gpu else "cpu"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
