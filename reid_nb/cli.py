@@ -154,12 +154,11 @@ def _cmd_demo(args) -> int:
     from reid_nb.sweep import DEMO_SPECS, MORE_SPECS
     t, paths = time.perf_counter(), get_paths()
     specs = list(DEMO_SPECS) + (list(MORE_SPECS) if args.all else [])
-    print(f"reid_nb main job: SynthPeds, the tiny world's mini-CLIP, then {', '.join(specs)} at the tiny profile "
-          f"(CPU, papermill)")
-    sp = generate_synthpeds(paths.data / "synthpeds")
-    _pretrain(["clip"])  # what the tiny profile's CLIP methods start from; cached after the first time
-    overrides = {"data_root": str(sp)}
-    files, failed = _run_sweeps(specs, "tiny", overrides, args.jobs, args.seeds)
+    print(f"reid_nb main job: SynthPeds, the tiny world's mini-CLIP and mini-Qwen2-VL, then {', '.join(specs)} at the "
+          f"tiny profile (CPU, papermill)")
+    generate_synthpeds(paths.data / "synthpeds")  # the specs' datasets and targets are found under data/
+    _pretrain(["clip", "qwen2_vl"])  # what the tiny profile's CLIP methods and LVLM-ReID start from; cached
+    files, failed = _run_sweeps(specs, "tiny", {}, args.jobs, args.seeds)
     print(f"main job finished in {(time.perf_counter() - t) / 60:.1f} min: {len(files)} result tables and figures "
           f"are in {paths.figures} (start with {paths.figures / 'promptsg_table3.md'})")
     return 1 if failed else 0
