@@ -18,7 +18,7 @@ from .metrics import pairwise_distance
 
 # %% auto #0
 __all__ = ['PART_COLOURS', 'retrieval_ranking', 'plot_retrieval', 'denormalize', 'plot_attention', 'plot_part_masks',
-           'plot_layer_masks', 'embed_2d', 'plot_embeddings', 'load_results', 'plot_training_curves']
+           'plot_layer_masks', 'embed_2d', 'plot_embeddings', 'load_results', 'plot_training_curves', 'saved_result']
 
 # %% ../nbs/41_viz.ipynb #bec4e5cb
 def retrieval_ranking(qf: torch.Tensor, gf: torch.Tensor, q_pids, g_pids, q_camids, g_camids,
@@ -170,3 +170,12 @@ def plot_training_curves(runs: dict[str, dict]):
     ax_m.set(xlabel="epoch", ylabel="%", title="evaluation"); ax_l.legend(fontsize=8); ax_m.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+# %% ../nbs/41_viz.ipynb #911c39be
+def saved_result(name: str, how: str):
+    "The result file `figures/<name>` for a notebook: Markdown (.md) or an image (.png); if absent, the command `how` that writes it."
+    from IPython.display import Image, Markdown
+    from reid_nb.config import get_paths
+    f = get_paths().figures / name
+    if not f.is_file(): return Markdown(f"(not made here: `{how}` writes `figures/{name}`)")
+    return Markdown(f.read_text()) if f.suffix == ".md" else Image(filename=str(f))

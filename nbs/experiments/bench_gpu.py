@@ -7,7 +7,9 @@ interaction-module variant relative to the bare visual encoder, in the same proc
 16), the cost of training an image encoder through a frozen LLM at batch 64 in bf16 (`bench_llm.py`): Qwen2-VL-2B's
 architecture at 280x140 and the real-small VLM (EfficientNet-Lite0 + SmolLM2-135M, real weights) at 320x160, both
 with 50 image tokens. Then MUVA's Table 13 at the paper preset (`bench_muva.py`: parameters, latency and memory of
-stage 1, stage 2 and inference at batch 64). Weights are random where no machine here can download them
+stage 1, stage 2 and inference at batch 64), and LVLM-ReID's cost per image (`bench_lvlm.py`: the full model's
+training step and inference at batch 64, mini-Qwen2-VL, real_small and Qwen2-VL-2B with and without gradient
+checkpointing). Weights are random where no machine here can download them
 (`pretrained=''`): speed and memory do not depend on them.
 
     python nbs/experiments/bench_gpu.py                      # about 5 minutes on one H100
@@ -53,8 +55,9 @@ def main() -> int:
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     ap.add_argument("--vlms", nargs="*", default=["real_small", "qwen2_vl"], choices=["real_small", "qwen2_vl"],
                     help="VLMs whose frozen-LLM training path is measured at batch 64 (none: --vlms)")
-    ap.add_argument("--tables", nargs="*", default=["muva"], choices=["muva"],
-                    help="methods' cost tables measured at --preset (MUVA's Table 13: bench_muva.py; none: --tables)")
+    ap.add_argument("--tables", nargs="*", default=["muva", "lvlm_reid"], choices=["muva", "lvlm_reid"],
+                    help="methods' cost tables (MUVA's Table 13 at --preset: bench_muva.py; LVLM-ReID's rows: "
+                         "bench_lvlm.py; none: --tables)")
     args = ap.parse_args()
     paths = get_paths()
     tiny = args.preset == "tiny"
@@ -98,6 +101,14 @@ def main() -> int:
     if device.type == "cuda" and "muva" in args.tables:
         from bench_muva import write_table
         print(write_table(args.preset, 10, args.precision))
+    if device.type == "cuda" and "lvlm_reid" in args.tables:
+        from bench_lvlm import ROWS, measure
+        from bench_lvlm import write_table as lvlm_table
+        lvlm = []
+        for row in ROWS:
+            lvlm.append(measure(row, 64, 5, device, args.precision))
+            torch.cuda.empty_cache()
+        print(lvlm_table(lvlm, out["device"], "gpu"))
     name = f"bench_gpu_{args.backbone}_{args.preset}"
     write_json(paths.figures / f"{name}.json", out)
     md = [f"Training at {h}x{w}, batch 16x4, {args.precision}, {args.backbone} ({args.preset}), on {out['device']}:", "",
