@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -69,7 +70,7 @@ def _upsample(maps: torch.Tensor, grid: tuple[int, int], size: tuple[int, int]) 
 
 def plot_attention(images: torch.Tensor, attention: torch.Tensor, grid: tuple[int, int], mean=None, std=None,
                    titles: list[str] | None = None):
-    "Overlay per-patch attention or relevance (B, gh*gw), each map scaled to [0, 1], on normalised images."
+    "Overlay per-patch attention or relevance (B, gh*gw), each map scaled to [0, 1], on normalised images (`titles` above them)."
     maps = _upsample(attention, grid, images.shape[-2:])
     shown = denormalize(images, mean, std)
     fig, axes = plt.subplots(1, len(images), figsize=(1.4 * len(images), 3), squeeze=False)
@@ -77,7 +78,7 @@ def plot_attention(images: torch.Tensor, attention: torch.Tensor, grid: tuple[in
         a = maps[i]
         ax.imshow(shown[i]); ax.imshow((a - a.min()) / (a.max() - a.min() + 1e-12), cmap="jet", alpha=0.45)
         ax.set_axis_off()
-        if titles: ax.set_title(titles[i], fontsize=8)
+        if titles: ax.set_title(textwrap.fill(titles[i], 16), fontsize=7)  # a caption wraps over its image
     fig.tight_layout()
     return fig
 

@@ -5,7 +5,7 @@ on them) and timed on random images: one training step (forward, ID + triplet lo
 into the visual model, Adam step) and one inference pass (the refined v_reid), each the median of `--repeats` after a
 warm-up, with the peak GPU memory of each (on a GPU). Rows:
 
-- `tiny`: the tiny world's mini-Qwen2-VL at 128x64 (the tiny profile's runs);
+- `tiny`: the tiny world's mini-Qwen2-VL at 64x32 (the tiny profile's runs, 8 visual tokens);
 - `real_small`: ImageNet EfficientNet-Lite0 tokens through a connector into SmolLM2-135M (real weights), 320x160
   (a 10x5 feature map: 50 image tokens, as Qwen2-VL at 280x140);
 - `paper`: Qwen2-VL-2B's architecture at 280x140 (50 merged tokens), with and without gradient checkpointing.
@@ -28,7 +28,7 @@ from reid_nb.config import get_paths, make_config, write_json
 from reid_nb.engine import build_model
 
 ROWS = {  # name -> config overrides (all: random weights)
-    "tiny": dict(backbone="qwen2_vl", preset="tiny", height=128, width=64),
+    "tiny": dict(backbone="qwen2_vl", preset="tiny", height=64, width=32),  # the tiny profile's input
     "real_small": dict(backbone="real_small", preset="paper", norm="half", height=320, width=160),
     "paper": dict(backbone="qwen2_vl", preset="paper", height=280, width=140),
     "paper, gradient checkpointing": dict(backbone="qwen2_vl", preset="paper", height=280, width=140,
@@ -43,7 +43,7 @@ def measure(name: str, batch: int, repeats: int, device: torch.device, precision
     model = build_model(cfg, num_classes=751, num_cams=6).to(device)
     images = torch.randn(batch, 3, cfg.height, cfg.width, device=device)
     camids = torch.arange(batch, device=device) % 6
-    pids = torch.arange(batch, device=device) // 4  # identities of 4 images each, as the P x K sampler gives
+    pids = torch.arange(batch, device=device) // max(1, min(4, batch // 2))  # K images per identity (4, or fewer in a small batch)
     trainable = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)

@@ -206,6 +206,7 @@ class LVLMReID(ReIDModel):
         rows = round((n * h / w) ** 0.5)
         return self.sgi.token_attention(s["v_reid"], s["tokens"]), (rows, n // rows)
 
-    def summaries(self, images: torch.Tensor, max_new_tokens: int = 4) -> list[str]:
-        "The words the LVLM would generate for PSTG's instruction (its first word per image), for display."
-        return [(t.split() or [""])[0].strip(".,") for t in self.vlm.generate(images, self.cfg.instruction, max_new_tokens)]
+    def summaries(self, images: torch.Tensor, max_new_tokens: int = 5) -> list[str]:
+        """What the LVLM answers to PSTG's instruction (its first `max_new_tokens` tokens per image), for display: v_reid
+        is the state that chooses the first of them."""
+        return self.vlm.generate(images, self.cfg.instruction, max_new_tokens)
