@@ -306,7 +306,7 @@ def load_dataset(name: str, data_root: str | Path, verify: bool = True, test_onl
                            f"('folder' reads any Market-1501-layout folder)")
     spec, root = DATASETS[name], Path(data_root)
     other = next((n for n, s in DATASETS.items() if root.name in s.folders and root.name not in spec.folders), None)
-    if other and _has_layout(root, spec, test_only) and not any(_has_layout(root / f, spec, test_only) for f in spec.folders):
+    if spec.folders and other and _has_layout(root, spec, test_only) and not any(_has_layout(root / f, spec, test_only) for f in spec.folders):
         raise DatasetError(f"data_root {root} is the folder of dataset {other!r}, not of {name!r}: set data_root to "
                            f"the folder that holds {spec.folders[0]} (or to {name}'s own folder)")
     candidates = [root] + [root / f for f in spec.folders]
