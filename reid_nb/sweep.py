@@ -43,8 +43,8 @@ TINY = {"all": dict(preset="tiny", height=128, width=64, ids_per_batch=8, instan
         "bot": dict(pretrained=""),
         "promptsg": dict(text_pretrained="tinyworld", new_module_lr=1e-3),
         "clipreid": _TINY_PROMPTS, "muva": _TINY_PROMPTS,
-        # LVLM-ReID's mini-Qwen2-VL was pretrained on the corpus's 64x32 images (8 visual tokens); its LLM makes a
-        # training image cost about 26 ms on one core there, 50 ms at 128x64
+        # LVLM-ReID's mini-Qwen2-VL was pretrained on the corpus's 64x32 images (8 visual tokens); with its LLM a
+        # training image costs 6.7 ms on 2 cores there, 11.3 ms at 128x64 (nbs/experiments/bench_lvlm.py)
         "lvlm_reid": dict(height=64, width=32)}
 PROFILES = {"tiny": TINY}  # built-in profiles; a spec's own `profiles` add to them
 PROFILE_SEEDS = {"tiny": 3}  # runs per variant under a profile when neither the spec nor the caller says

@@ -11,7 +11,7 @@ warm-up, with the peak GPU memory of each (on a GPU). Rows:
 - `paper`: Qwen2-VL-2B's architecture at 280x140 (50 merged tokens), with and without gradient checkpointing.
 
     python nbs/experiments/bench_lvlm.py                                   # CPU: tiny and real_small, batch 8
-    python nbs/experiments/bench_lvlm.py --rows paper --batch 2            # CPU: Qwen2-VL-2B (about 20 GB of memory)
+    python nbs/experiments/bench_lvlm.py --rows "paper, gradient checkpointing" --batch 4   # CPU: Qwen2-VL-2B, 21 GB
     python nbs/experiments/bench_lvlm.py --rows tiny real_small paper --batch 64   # one GPU, bf16
 Results: figures/bench_lvlm_<cpu|gpu>.json and .md (rows measured earlier on the same kind of device are kept).
 """
