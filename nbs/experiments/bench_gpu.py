@@ -3,13 +3,12 @@
 Trains each method at the paper's size (CLIP ViT-B/16, 256x128, batch 16x4, bf16) through the engine for a few
 hundred steps on a SynthPeds set rendered at 256x128, and records steady-state training images/s (epochs after
 the first) and peak GPU memory per method. Then measures PromptSG's Table 5 inference throughput of every
-interaction-module variant relative to the bare visual encoder, in the same process. Then, for the LLM layer (issue
-16), the cost of training an image encoder through a frozen LLM at batch 64 in bf16 (`bench_llm.py`): Qwen2-VL-2B's
-architecture at 280x140 and the real-small VLM (EfficientNet-Lite0 + SmolLM2-135M, real weights) at 320x160, both
-with 50 image tokens. Then MUVA's Table 13 at the paper preset (`bench_muva.py`: parameters, latency and memory of
-stage 1, stage 2 and inference at batch 64), and LVLM-ReID's cost per image (`bench_lvlm.py`: the full model's
-training step and inference at batch 64, mini-Qwen2-VL, real_small and Qwen2-VL-2B with and without gradient
-checkpointing). Weights are random where no machine here can download them
+interaction-module variant relative to the bare visual encoder, in the same process. Then MUVA's Table 13 at the
+paper preset (`bench_muva.py`: parameters, latency and memory of stage 1, stage 2 and inference at batch 64), and
+LVLM-ReID's cost per image (`bench_lvlm.py`: the full model's training step, which trains the visual model through
+the frozen LLM, and inference at batch 64 in bf16, for mini-Qwen2-VL, the real-small VLM and Qwen2-VL-2B with and
+without gradient checkpointing; these rows also measure the LLM layer's frozen-LLM training path, which
+`bench_llm.py` isolates). Weights are random where no machine here can download them
 (`pretrained=''`): speed and memory do not depend on them.
 
     python nbs/experiments/bench_gpu.py                      # about 5 minutes on one H100
@@ -53,8 +52,6 @@ def main() -> int:
     ap.add_argument("--precision", default="bf16")
     ap.add_argument("--workers", type=int, default=12, help="decoding processes per loader")
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
-    ap.add_argument("--vlms", nargs="*", default=["real_small", "qwen2_vl"], choices=["real_small", "qwen2_vl"],
-                    help="VLMs whose frozen-LLM training path is measured at batch 64 (none: --vlms)")
     ap.add_argument("--tables", nargs="*", default=["muva", "lvlm_reid"], choices=["muva", "lvlm_reid"],
                     help="methods' cost tables (MUVA's Table 13 at --preset: bench_muva.py; LVLM-ReID's rows: "
                          "bench_lvlm.py; none: --tables)")
@@ -90,14 +87,6 @@ def main() -> int:
             measured = relative_throughput(model, images, repeats=20)
         out["inference"][name] = {k: round(v, 3) for k, v in {**measured, **relative_flops(model, images[:2])}.items()}
         del model
-    out["llm"] = []
-    for fam in args.vlms if device.type == "cuda" else []:
-        from bench_llm import bench
-        from reid_nb.models.vlm import build_real_small, build_vlm
-        vlm, size = (build_real_small("paper"), (320, 160)) if fam == "real_small" else (build_vlm("qwen2_vl", "paper", ""), (280, 140))
-        out["llm"].append(bench(vlm, size, 64, 10, "cuda", "bf16", checkpointing=False))
-        del vlm
-        torch.cuda.empty_cache()
     if device.type == "cuda" and "muva" in args.tables:
         from bench_muva import write_table
         print(write_table(args.preset, 10, args.precision))
@@ -119,12 +108,6 @@ def main() -> int:
     md += [f"| {n} | {r['bare encoder img/s']:.0f} | {r['simplified x']:.2f}x | {r['composed x']:.2f}x "
            f"| {r['simplified flops x']:.3f}x / {r['composed flops x']:.3f}x |"
            for n, r in out["inference"].items()]
-    if out["llm"]:
-        md += ["", "Training an image encoder through a frozen LLM (LVLM-ReID's path; batch 64, bf16):", "",
-               "| VLM | input | image tokens | images/s | peak GPU memory (GiB) | trainable M | frozen LLM M |",
-               "|---|---|---|---|---|---|---|"]
-        md += [f"| {r['family']} | {r['input']} | {r['image_tokens']} | {r['images_per_s']:.0f} | {r['peak_mem_gib']:.1f} | "
-               f"{r['trainable_M']} | {r['frozen_llm_M']} |" for r in out["llm"]]
     (paths.figures / f"{name}.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
     return 0

@@ -22,7 +22,7 @@ from .tinyworld import (CorpusTensors, _atomic_save, _batches, _corpus, _flip, _
 from .clip import build_clip
 from .llm import Vocab
 from .vlm import (TINY_VLM, VLM, VLM_CLASSES, chat_prompt, clip_vision_to_hf, qwen2vl_patches,
-                                tiny_vlm_config, vlm_tokenizer)
+                                vlm_config, vlm_tokenizer)
 from .weights import tinyworld_weights
 
 # %% auto #0
@@ -137,7 +137,7 @@ def pretrain_vlm(cfg: MiniVLMConfig = MiniVLMConfig(), out: str | Path | None = 
     data = corpus_tensors(root, "pretrain", cfg.height, cfg.width)
     vocab = tiny_world_vocab(cfg.family, [it.caption for it in data.items])
     torch.manual_seed(cfg.seed)
-    vlm = VLM(cfg.family, VLM_CLASSES[cfg.family](tiny_vlm_config(cfg.family, vocab)), vocab).train()
+    vlm = VLM(cfg.family, VLM_CLASSES[cfg.family](vlm_config(cfg.family, vocab)), vocab).train()
     if cfg.family == "llava":  # LLaVA's recipe: a contrastively pretrained CLIP tower, frozen; projector and LLM learn
         visual = build_clip("ViT-B-16", "tiny", "tinyworld", cfg.height, cfg.width).visual
         grid = (cfg.height // 16, cfg.width // 16)

@@ -19,7 +19,7 @@ from .weights import find_hf_folder, load_state, tinyworld_weights, weights_meta
 
 # %% auto #0
 __all__ = ['IMAGE_TOKENS', 'TINY_VLM', 'PAPER_VLM_ARCH', 'VLM_CLASSES', 'PAPER_VLMS', 'vlm_tokenizer', 'chat_prompt',
-           'tiny_vlm_config', 'qwen2vl_patches', 'pad_square', 'VLM', 'build_vlm', 'EncoderLLM', 'build_real_small',
+           'vlm_config', 'qwen2vl_patches', 'pad_square', 'VLM', 'build_vlm', 'EncoderLLM', 'build_real_small',
            'clip_vision_to_hf']
 
 # %% ../../nbs/36_models_vlm.ipynb #f6d97f3a
@@ -67,7 +67,7 @@ PAPER_VLM_ARCH = {  # the paper checkpoints' architectures (their config.json), 
                             num_key_value_heads=32, max_position_embeddings=4096), tie=False),
 }
 
-def tiny_vlm_config(family: str, vocab: Vocab, arch: dict | None = None):
+def vlm_config(family: str, vocab: Vocab, arch: dict | None = None):
     """The transformers config of a tiny `family` model over `vocab` (image token ids in the model's numbering); with
     `arch` (e.g. `PAPER_VLM_ARCH[family]`), that architecture over the same vocabulary."""
     arch = arch or TINY_VLM[family]
@@ -145,34 +145,38 @@ class VLM(nn.Module):
         "The chat-format user turn holding the image and `instruction`, up to the start of the assistant's answer."
         return chat_prompt(self.vocab.tokenizer, self.family, instruction, n_image, self.system)
 
-    def batch(self, images: torch.Tensor, instruction: str, answers: Sequence[str] | None = None) -> dict:
-        """Model inputs for one instruction per image; with `answers`, right-padded with labels on the answer tokens
-        (and the end of turn) only, else left-padded for generation."""
+    def batch(self, images: torch.Tensor, instruction: str | Sequence[str], answers: Sequence[str] | None = None) -> dict:
+        """Model inputs for an instruction (one for all images, or one each); with `answers`, right-padded with labels
+        on the answer tokens (and the end of turn) only, else left-padded for generation."""
         inputs, n = self.image_inputs(images)
-        prompt = self.vocab.encode(self.prompt(instruction, n))
+        instructions = [instruction] * len(images) if isinstance(instruction, str) else list(instruction)
+        if len(instructions) != len(images): raise ValueError(f"{len(instructions)} instructions for {len(images)} images")
+        cache = {t: self.vocab.encode(self.prompt(t, n)) for t in set(instructions)}
+        prompts = [cache[t] for t in instructions]
         end = pad = self.end_id
-        seqs = [prompt + (self.vocab.encode(a) + [end] if answers is not None else []) for a in (answers or [None] * len(images))]
+        seqs = [p + (self.vocab.encode(a) + [end] if answers is not None else [])
+                for p, a in zip(prompts, answers or [None] * len(images))]
         L = max(map(len, seqs))
         ids = torch.full((len(seqs), L), pad, dtype=torch.long)
         mask = torch.zeros(len(seqs), L, dtype=torch.long)
-        for i, s in enumerate(seqs):
+        labels = torch.full((len(seqs), L), -100, dtype=torch.long)
+        for i, (s, p) in enumerate(zip(seqs, prompts)):
             sl = slice(0, len(s)) if answers is not None else slice(L - len(s), L)
             ids[i, sl], mask[i, sl] = torch.tensor(s), 1
+            labels[i, len(p):len(s)] = torch.tensor(s[len(p):], dtype=torch.long)
         out = {**inputs, "input_ids": ids.to(images.device), "attention_mask": mask.to(images.device)}
         if answers is not None:
-            labels = ids.masked_fill(mask == 0, -100)
-            labels[:, :len(prompt)] = -100
             out["labels"] = labels.to(images.device)
         if self.family == "qwen2_vl":
             out["mm_token_type_ids"] = (out["input_ids"] == self.image_token_id).int()
         return out
 
-    def caption_loss(self, images: torch.Tensor, instruction: str, answers: Sequence[str]) -> torch.Tensor:
+    def caption_loss(self, images: torch.Tensor, instruction: str | Sequence[str], answers: Sequence[str]) -> torch.Tensor:
         "Next-token cross-entropy on the answers, given image and instruction."
         return self.model(**self.batch(images, instruction, answers)).loss
 
     @torch.no_grad()
-    def generate(self, images: torch.Tensor, instruction: str, max_new_tokens: int = 48) -> list[str]:
+    def generate(self, images: torch.Tensor, instruction: str | Sequence[str], max_new_tokens: int = 48) -> list[str]:
         "Greedy answers to `instruction` for each image."
         b = self.batch(images, instruction)
         end = self.end_id
@@ -210,7 +214,7 @@ def build_vlm(family: str, preset: str = "tiny", pretrained: str | None = None) 
     if preset == "paper":
         if pretrained == "":  # the architecture with random weights: speed and memory, without the download
             vocab = Vocab(vlm_tokenizer(family))
-            return VLM(family, cls(tiny_vlm_config(family, vocab, PAPER_VLM_ARCH[family])), vocab)
+            return VLM(family, cls(vlm_config(family, vocab, PAPER_VLM_ARCH[family])), vocab)
         folder = find_hf_folder(pretrained or PAPER_VLMS[family], family, "preset='tiny' gives the miniature")  # None or '': the paper's checkpoint
         tok = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
         return VLM(family, cls.from_pretrained(str(folder), local_files_only=True), Vocab(tok))
@@ -219,12 +223,12 @@ def build_vlm(family: str, preset: str = "tiny", pretrained: str | None = None) 
     if pretrained in (None, "tinyworld"):
         path = tinyworld_weights(family)
         vocab = Vocab(tok, weights_metadata(path)["vocab"])
-        model = cls(tiny_vlm_config(family, vocab))
+        model = cls(vlm_config(family, vocab))
         model.load_state_dict(load_state(path))
         return VLM(family, model, vocab)
     if pretrained: raise ValueError(f"the tiny preset takes pretrained='tinyworld' or '' (random weights), not {pretrained!r}")
     vocab = Vocab(tok)  # random weights over the full vocabulary
-    return VLM(family, cls(tiny_vlm_config(family, vocab)), vocab)
+    return VLM(family, cls(vlm_config(family, vocab)), vocab)
 
 # %% ../../nbs/36_models_vlm.ipynb #854e8c19
 class EncoderLLM(nn.Module):
