@@ -45,7 +45,10 @@ TINY = {"all": dict(preset="tiny", height=128, width=64, ids_per_batch=8, instan
         "clipreid": _TINY_PROMPTS, "muva": _TINY_PROMPTS,
         # LVLM-ReID's mini-Qwen2-VL was pretrained on the corpus's 64x32 images (8 visual tokens); with its LLM a
         # training image costs 6.7 ms on 2 cores there, 11.3 ms at 128x64 (nbs/experiments/bench_lvlm.py)
-        "lvlm_reid": dict(height=64, width=32)}
+        "lvlm_reid": dict(height=64, width=32),
+        # MLLMReID's mini-LLaVA too (16 image tokens: 64x64 after padding to a square); LoRA at rank 8 on its 128-wide
+        # LLM (128 would be full rank), adapters and projector at the profile's learning rate
+        "mllmreid": dict(height=64, width=32, lora_r=8, lora_alpha=16, lora_lr=1e-3, projector_lr=1e-3)}
 PROFILES = {"tiny": TINY}  # built-in profiles; a spec's own `profiles` add to them
 PROFILE_SEEDS = {"tiny": 3}  # runs per variant under a profile when neither the spec nor the caller says
 

@@ -41,11 +41,15 @@ def _frame(ax, colour: str | None) -> None:
         if colour: s.set_color(colour); s.set_linewidth(3)
 
 def plot_retrieval(query_paths: list, gallery_paths: list, ranking: torch.Tensor, correct: torch.Tensor,
-                   q_pids=None, g_pids=None, queries: list[int] | None = None, size: tuple[int, int] = (128, 64)):
-    "Each chosen query (rows) with its ranked gallery images, framed green (same identity) or red."
+                   q_pids=None, g_pids=None, queries: list[int] | None = None, size: tuple[int, int] = (128, 64),
+                   notes: list[str] | None = None):
+    """Each chosen query (rows) with its ranked gallery images, framed green (same identity) or red; `notes` (one
+    per chosen query, e.g. what a captioner writes about it) are printed under their rows."""
     queries = list(range(min(6, len(ranking)))) if queries is None else queries
+    if notes is not None and len(notes) != len(queries): raise ValueError(f"{len(notes)} notes for {len(queries)} queries")
     k = ranking.shape[1]
-    fig, axes = plt.subplots(len(queries), k + 1, figsize=(1.1 * (k + 1), 2.1 * len(queries)), squeeze=False)
+    row_h = 2.1 + (0.5 if notes else 0.0)
+    fig, axes = plt.subplots(len(queries), k + 1, figsize=(1.1 * (k + 1), row_h * len(queries)), squeeze=False)
     show = lambda ax, p: ax.imshow(read_image(p).resize(size[::-1]))
     for row, q in enumerate(queries):
         show(axes[row, 0], query_paths[q]); _frame(axes[row, 0], None)
@@ -55,6 +59,9 @@ def plot_retrieval(query_paths: list, gallery_paths: list, ranking: torch.Tensor
             show(axes[row, j + 1], gallery_paths[g])
             _frame(axes[row, j + 1], "limegreen" if correct[q, j] else "red")
             axes[row, j + 1].set_title(f"{j + 1}" + (f": {int(g_pids[g])}" if g_pids is not None else ""), fontsize=8)
+        if notes:
+            axes[row, 0].annotate(textwrap.fill(notes[row], 16 * (k + 1)), (0, -0.06), xycoords="axes fraction",
+                                  ha="left", va="top", fontsize=7, annotation_clip=False)
     fig.tight_layout()
     return fig
 

