@@ -116,6 +116,32 @@ def _cmd_pretrain(args) -> int:
     _pretrain(list(PRETRAINED) if args.model == "all" else [args.model], args.steps, args.force)
     return 0
 
+def _cmd_captions(args) -> int:
+    import torch
+    from reid_nb.data.captions import caption_report, generate_captions, read_caption_file
+    from reid_nb.data.formats import dataset_from_config
+    from reid_nb.data.transforms import ReIDImages, transforms_from_config
+    from reid_nb.models.vlm import build_vlm
+    sets = {"backbone": args.family, "preset": args.preset, **_parse_sets(args.set)}
+    if args.pretrained is not None: sets["pretrained"] = args.pretrained
+    cfg = make_config("mllmreid", dataset=args.dataset, **sets)  # the VLM and image layout MLLMReID trains with
+    ds = dataset_from_config(cfg)
+    records = [r for split in args.splits for r in getattr(ds, split)]
+    before = caption_report(records)
+    print(f"{ds.name}: {before['with caption']} of {before['images']} images ({', '.join(args.splits)}) have a caption")
+    out = Path(args.out) if args.out else get_paths().data / "captions" / f"{cfg.dataset}-{cfg.backbone}-{cfg.preset}.json"
+    cached = read_caption_file(out) if out.is_file() else {}
+    if not any(not r.caption.strip() and Path(r.path).name not in cached for r in records):
+        print("nothing left to caption: every image has a caption" + (f" (here or in {out})" if cached else ""))
+        return 0
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else "cpu" if args.device == "auto" else args.device)
+    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    vlm = build_vlm(cfg.backbone, cfg.preset, cfg.pretrained).to(device, dtype).eval()
+    describe = lambda x: vlm.generate(x.to(device, dtype), args.instruction, args.max_new_tokens)
+    table = generate_captions(describe, ReIDImages(records, transforms_from_config(cfg, False)), out, args.batch_size)
+    print(f"{len(table)} captions by {cfg.backbone} ({cfg.preset}) in {out}; train with --set caption_file={out}")
+    return 0
+
 def _cmd_weights(args) -> int:
     from reid_nb.models.catalog import fetch, get_checkpoint, weights_table
     if args.action == "list":
@@ -247,6 +273,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=None, help="optimisation steps (default 600 each, about 3 minutes each on 2 cores)")
     p.add_argument("--force", action="store_true", help="train again even if cached weights match the config")
     p.set_defaults(func=_cmd_pretrain)
+
+    p = sub.add_parser("captions", help="caption a dataset's images with a VLM, cached as a caption file",
+                       description="Caption every image of a dataset that has no caption with a VLM (the one MLLMReID "
+                                   "trains: LLaVA-1.5 at the paper preset, mini-LLaVA at the tiny one), with a progress "
+                                   "bar; the captions go to a caption file in the CUHK-PEDES layout that an interrupted "
+                                   "run resumes and that runs read with --set caption_file=FILE.")
+    p.add_argument("--dataset", required=True, help="dataset name (e.g. market1501, msmt17, folder with data_root)")
+    p.add_argument("--family", default="llava", choices=["llava", "real_small"], help="the VLM family")
+    p.add_argument("--preset", default="paper", choices=["paper", "tiny"])
+    p.add_argument("--pretrained", default=None, help="the VLM's weights (default: the preset's: LLaVA-1.5-7B, the tiny world's)")
+    p.add_argument("--instruction", default="Describe the image.", help="what the VLM is asked")
+    p.add_argument("--splits", nargs="+", default=["train"], choices=["train", "query", "gallery"])
+    p.add_argument("--out", default=None, help="caption file (default: data/captions/<dataset>-<family>-<preset>.json)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--max-new-tokens", type=int, default=64)
+    p.add_argument("--device", default="auto", help="'auto' (a GPU when there is one, in bf16), 'cpu', 'cuda', ...")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="another config key (e.g. data_root=...)")
+    p.set_defaults(func=_cmd_captions)
 
     p = sub.add_parser("weights", help="list every pretrained checkpoint the methods use, or fetch one (online)",
                        description="list: every checkpoint each method and preset can use, with size, licence, where "

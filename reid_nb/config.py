@@ -52,6 +52,8 @@ class RunConfig:
     calibrate_parts: bool = False  # repair the training part boxes with the calibration rules (see data_grounding)
     grounding_model: str = "google/owlv2-base-patch16-ensemble"  # part_boxes='detector': OWLv2 or Grounding DINO folder / id
     grounding_threshold: float = 0.1  # a detected part below this score counts as missed
+    caption_file: str = ""  # captions for the images: a CUHK-PEDES / ICFG-PEDES / RSTPReid JSON file (relative: to the project root)
+    caption_subset: str = ""  # only the caption file's entries whose path starts with this (CUHK-PEDES: 'Market', 'CUHK03')
     # model
     preset: str = "paper"  # 'paper' (real architecture) or 'tiny' (miniature for CPUs; pretrained='tinyworld' or '')
     backbone: str = "ViT-B-16"

@@ -349,7 +349,8 @@ def leave_one_out(datasets: list[ReIDDataset], target: str) -> ReIDDataset:
 
 def dataset_from_config(cfg, test_only: bool = False) -> ReIDDataset:
     """The dataset a `RunConfig` names (`dataset`, `data_root`; an empty root means the project's data/ folder), its
-    training part boxes from `part_boxes`, calibrated when `calibrate_parts` (see data_grounding). Several datasets
+    training part boxes from `part_boxes`, calibrated when `calibrate_parts` (see data_grounding), and the captions
+    of `caption_file` (see data_captions). Several datasets
     joined by '+' (`market1501+msmt17+cuhk03np_detected`, all under `data_root`) train together, each grounded on its
     own, with disjoint identities and cameras (`combine_train`); the run's own test set is then the first one's
     (multi-source protocols test on `targets`)."""
@@ -358,6 +359,11 @@ def dataset_from_config(cfg, test_only: bool = False) -> ReIDDataset:
     if test_only and len(names) > 1:
         raise DatasetError(f"dataset {cfg.dataset!r} names several datasets; a test set is one of them")
     sets = [load_dataset(n, root, test_only=test_only) for n in names]
+    if cfg.caption_file:
+        from reid_nb.data.captions import attach_captions, read_caption_file  # captions build on this module
+        path = Path(cfg.caption_file) if Path(cfg.caption_file).is_absolute() else get_paths().root / cfg.caption_file
+        table = read_caption_file(path, cfg.caption_subset)
+        sets = [attach_captions(d, table) for d in sets]
     if test_only: return sets[0]
     sets = [ground_parts(d, cfg.part_boxes, cfg.calibrate_parts, model_name=cfg.grounding_model,
                          threshold=cfg.grounding_threshold) for d in sets]
