@@ -8,7 +8,8 @@ paper preset (`bench_muva.py`: parameters, latency and memory of stage 1, stage 
 LVLM-ReID's cost per image (`bench_lvlm.py`: the full model's training step, which trains the visual model through
 the frozen LLM, and inference at batch 64 in bf16, for mini-Qwen2-VL, the real-small VLM and Qwen2-VL-2B with and
 without gradient checkpointing; these rows also measure the LLM layer's frozen-LLM training path, which
-`bench_llm.py` isolates). Weights are random where no machine here can download them
+`bench_llm.py` isolates), and MLLMReID's (`bench_mllmreid.py`: the three tasks' training step through the LoRA-adapted
+LLM and inference, real-small and LLaVA-1.5-7B with and without gradient checkpointing). Weights are random where no machine here can download them
 (`pretrained=''`): speed and memory do not depend on them.
 
     python nbs/experiments/bench_gpu.py                      # about 5 minutes on one H100
@@ -52,9 +53,9 @@ def main() -> int:
     ap.add_argument("--precision", default="bf16")
     ap.add_argument("--workers", type=int, default=12, help="decoding processes per loader")
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
-    ap.add_argument("--tables", nargs="*", default=["muva", "lvlm_reid"], choices=["muva", "lvlm_reid"],
+    ap.add_argument("--tables", nargs="*", default=["muva", "lvlm_reid", "mllmreid"], choices=["muva", "lvlm_reid", "mllmreid"],
                     help="methods' cost tables (MUVA's Table 13 at --preset: bench_muva.py; LVLM-ReID's rows: "
-                         "bench_lvlm.py; none: --tables)")
+                         "bench_lvlm.py; MLLMReID's: bench_mllmreid.py; none: --tables)")
     args = ap.parse_args()
     paths = get_paths()
     tiny = args.preset == "tiny"
@@ -98,6 +99,15 @@ def main() -> int:
             lvlm.append(measure(row, 64, 5, device, args.precision))
             torch.cuda.empty_cache()
         print(lvlm_table(lvlm, out["device"], "gpu"))
+    if device.type == "cuda" and "mllmreid" in args.tables:
+        from bench_lvlm import measure
+        from bench_mllmreid import ROWS as MLLM_ROWS
+        from bench_mllmreid import table as mllm_table
+        mllm = []
+        for row in [r for r in MLLM_ROWS if r != "tiny"]:  # the tiny row needs the tiny world's weights: a CPU row
+            mllm.append(measure(row, 64, 5, device, args.precision, "mllmreid", MLLM_ROWS))
+            torch.cuda.empty_cache()
+        print(mllm_table(mllm, out["device"], "gpu"))
     name = f"bench_gpu_{args.backbone}_{args.preset}"
     write_json(paths.figures / f"{name}.json", out)
     md = [f"Training at {h}x{w}, batch 16x4, {args.precision}, {args.backbone} ({args.preset}), on {out['device']}:", "",

@@ -36,9 +36,14 @@ ROWS = {  # name -> config overrides (all: random weights)
 }
 
 
-def measure(name: str, batch: int, repeats: int, device: torch.device, precision: str) -> dict:
-    "Training-step and inference latency per batch, images/s and peak memory of LVLM-ReID's row `name`."
-    cfg = make_config("lvlm_reid", pretrained="", **ROWS[name])
+CAPTION = ("A young woman with long black hair, wearing a white short-sleeved shirt, blue jeans and white shoes, "
+           "carrying a black shoulder bag.")  # 23 words, CUHK-PEDES' mean length: MLLMReID's caption task
+
+
+def measure(name: str, batch: int, repeats: int, device: torch.device, precision: str, method: str = "lvlm_reid",
+            rows: dict | None = None) -> dict:
+    "Training-step and inference latency per batch, images/s and peak memory of `method`'s row `name` (of `rows`, default ROWS)."
+    cfg = make_config(method, **{"pretrained": "", **(rows or ROWS)[name]})  # random weights unless the row names some
     torch.manual_seed(0)
     model = build_model(cfg, num_classes=751, num_cams=6).to(device)
     images = torch.randn(batch, 3, cfg.height, cfg.width, device=device)
@@ -51,7 +56,8 @@ def measure(name: str, batch: int, repeats: int, device: torch.device, precision
 
     def step() -> None:
         with autocast():
-            loss = sum(model.loss(model({"image": images, "camid": camids}), {"pid": pids}).values())
+            batch_in = {"image": images, "camid": camids, "pid": pids, "caption": [CAPTION] * batch}
+            loss = sum(model.loss(model(batch_in), batch_in).values())
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
@@ -68,28 +74,34 @@ def measure(name: str, batch: int, repeats: int, device: torch.device, precision
             "infer_images_per_s": round(batch / infer_ms * 1000, 2),
             "train_peak_gib": round(train_mem, 2) if device.type == "cuda" else None,
             "infer_peak_gib": round(infer_mem, 2) if device.type == "cuda" else None,
-            "trainable_M": round(sum(p.numel() for p in trainable) / 1e6, 2), "frozen_M": round(frozen / 1e6, 1)}
+            "trainable_M": round(sum(p.numel() for p in trainable) / 1e6, 2), "frozen_M": round(frozen / 1e6, 1),
+            "lora_M": round(sum(p.numel() for n, p in model.named_parameters() if "lora_" in n) / 1e6, 2)}
 
 
-def write_table(rows: list[dict], device_name: str, tag: str) -> str:
-    "Add `rows` to figures/bench_lvlm_<tag>.json (replacing rows of the same name and batch) and write the Markdown."
+TRAINING = "training step = forward, ID + triplet, backward through the frozen LLM, Adam"
+
+
+def write_table(rows: list[dict], device_name: str, tag: str, stem: str = "bench_lvlm", title: str = "LVLM-ReID's cost",
+                training: str = TRAINING) -> str:
+    "Add `rows` to figures/<stem>_<tag>.json (replacing rows of the same name and batch) and write the Markdown."
     paths = get_paths()
-    path = paths.figures / f"bench_lvlm_{tag}.json"
+    path = paths.figures / f"{stem}_{tag}.json"
     old = json.loads(path.read_text())["rows"] if path.is_file() else []
     key = lambda r: (r["row"], r["batch"], r["precision"])
     merged = [r for r in old if key(r) not in {key(n) for n in rows}] + rows
     write_json(path, {"device": device_name, "torch": torch.__version__, "rows": merged})
     gib = lambda v: "–" if v is None else f"{v:.1f}"
-    md = [f"LVLM-ReID's cost on {device_name} (random weights; training step = forward, ID + triplet, backward through "
-          "the frozen LLM, Adam; median over repeats after a warm-up):", "",
+    lora = any(r.get("lora_M") for r in merged)
+    md = [f"{title} on {device_name} (random weights; {training}; median over repeats after a warm-up):", "",
           "| row | input | visual tokens | batch | precision | train ms / image | train images/s | infer ms / image | "
-          "infer images/s | peak GiB train / infer | trainable M | frozen M |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+          "infer images/s | peak GiB train / infer | trainable M |" + (" of which LoRA M |" if lora else "") + " frozen M |",
+          "|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if lora else "") + "---|"]
     md += [f"| {r['row']} | {r['input']} | {r['visual_tokens']} | {r['batch']} | {r['precision']} | "
            f"{r['train_ms'] / r['batch']:.1f} | {r['train_images_per_s']:.1f} | {r['infer_ms'] / r['batch']:.1f} | "
            f"{r['infer_images_per_s']:.1f} | {gib(r['train_peak_gib'])} / {gib(r['infer_peak_gib'])} | "
-           f"{r['trainable_M']} | {r['frozen_M']} |" for r in merged]
+           f"{r['trainable_M']} |" + (f" {r.get('lora_M', 0)} |" if lora else "") + f" {r['frozen_M']} |" for r in merged]
     text = "\n".join(md) + "\n"
-    (paths.figures / f"bench_lvlm_{tag}.md").write_text(text)
+    (paths.figures / f"{stem}_{tag}.md").write_text(text)
     return text
 
 
