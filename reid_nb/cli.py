@@ -180,10 +180,10 @@ def _cmd_demo(args) -> int:
     from reid_nb.sweep import DEMO_SPECS, MORE_SPECS
     t, paths = time.perf_counter(), get_paths()
     specs = list(DEMO_SPECS) + (list(MORE_SPECS) if args.all else [])
-    print(f"reid_nb main job: SynthPeds, the tiny world's mini-CLIP and mini-Qwen2-VL, then {', '.join(specs)} at the "
+    print(f"reid_nb main job: SynthPeds, the tiny world's mini-CLIP, mini-Qwen2-VL and mini-LLaVA, then {', '.join(specs)} at the "
           f"tiny profile (CPU, papermill)")
     generate_synthpeds(paths.data / "synthpeds")  # the specs' datasets and targets are found under data/
-    _pretrain(["clip", "qwen2_vl"])  # what the tiny profile's CLIP methods and LVLM-ReID start from; cached
+    _pretrain(["clip", "qwen2_vl", "llava"])  # what the tiny profile's CLIP methods, LVLM-ReID and MLLMReID start from; cached
     files, failed = _run_sweeps(specs, "tiny", {}, args.jobs, args.seeds)
     print(f"main job finished in {(time.perf_counter() - t) / 60:.1f} min: {len(files)} result tables and figures "
           f"are in {paths.figures} (start with {paths.figures / 'promptsg_table3.md'})")
@@ -344,10 +344,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_config)
 
     p = sub.add_parser("demo", help="the main job of README's first command",
-                       description="Generate SynthPeds, pretrain the tiny world's mini-CLIP (cached), and run the "
-                                   "baseline table and every paper's main table at the tiny profile (3 seeds) via "
-                                   "papermill, writing their tables and figures to figures/.")
-    p.add_argument("--all", action="store_true", help="also run the papers' other ablation tables")
+                       description="Generate SynthPeds and its domains, pretrain the tiny world's mini-CLIP, "
+                                   "mini-Qwen2-VL and mini-LLaVA (cached), and run each implemented paper's main table "
+                                   "at the tiny profile (3 seeds) via papermill, writing their tables and figures to "
+                                   "figures/.")
+    p.add_argument("--all", action="store_true", help="also run the baselines table and more ablation tables")
     p.add_argument("--seeds", type=int, default=None, help="runs per variant (default: the tiny profile's, 3)")
     p.add_argument("--jobs", type=int, default=None, help="runs executed in parallel (default: the specs' max_parallel)")
     p.set_defaults(func=_cmd_demo)

@@ -410,7 +410,7 @@ def copy_figures(spec: SweepSpec, outcomes: list[RunOutcome], out_dir: str | Pat
 
 
 # %% ../nbs/42_sweep.ipynb #00c001eb
-DEMO_SPECS = ("promptsg_table3", "muva_main", "lvlm_reid_table2")  # `reid-nb demo`: each paper's main table
+DEMO_SPECS = ("promptsg_table3", "muva_main", "lvlm_reid_table2", "mllmreid_main")  # `reid-nb demo`: each paper's main table
 MORE_SPECS = ("baselines", "promptsg_table4", "promptsg_table5", "promptsg_table6", "bot_tricks")  # `reid-nb demo --all` adds
 
 def spec_path(spec: str | Path) -> Path:

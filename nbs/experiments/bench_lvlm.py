@@ -36,8 +36,8 @@ ROWS = {  # name -> config overrides (all: random weights)
 }
 
 
-CAPTION = ("A young woman with long black hair, wearing a white short-sleeved shirt, blue jeans and white shoes, "
-           "carrying a black shoulder bag.")  # 23 words, CUHK-PEDES' mean length: MLLMReID's caption task
+CAPTION = ("A young woman with long black hair, wearing a white short-sleeved shirt, blue long trousers and white shoes, "
+           "carrying a black shoulder bag.")  # 23 words (CUHK-PEDES' mean length) in the tiny world's words: MLLMReID's caption task
 
 
 def measure(name: str, batch: int, repeats: int, device: torch.device, precision: str, method: str = "lvlm_reid",
