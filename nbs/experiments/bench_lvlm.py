@@ -81,8 +81,11 @@ def measure(name: str, batch: int, repeats: int, device: torch.device, precision
 TRAINING = "training step = forward, ID + triplet, backward through the frozen LLM, Adam"
 
 
+WEIGHTS = "random weights but real_small's, which are real: cost does not depend on them"
+
+
 def write_table(rows: list[dict], device_name: str, tag: str, stem: str = "bench_lvlm", title: str = "LVLM-ReID's cost",
-                training: str = TRAINING) -> str:
+                training: str = TRAINING, weights: str = WEIGHTS) -> str:
     "Add `rows` to figures/<stem>_<tag>.json (replacing rows of the same name and batch) and write the Markdown."
     paths = get_paths()
     path = paths.figures / f"{stem}_{tag}.json"
@@ -92,7 +95,7 @@ def write_table(rows: list[dict], device_name: str, tag: str, stem: str = "bench
     write_json(path, {"device": device_name, "torch": torch.__version__, "rows": merged})
     gib = lambda v: "–" if v is None else f"{v:.1f}"
     lora = any(r.get("lora_M") for r in merged)
-    md = [f"{title} on {device_name} (random weights; {training}; median over repeats after a warm-up):", "",
+    md = [f"{title} on {device_name} ({weights}; {training}; median over repeats after a warm-up):", "",
           "| row | input | visual tokens | batch | precision | train ms / image | train images/s | infer ms / image | "
           "infer images/s | peak GiB train / infer | trainable M |" + (" of which LoRA M |" if lora else "") + " frozen M |",
           "|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if lora else "") + "---|"]

@@ -40,7 +40,8 @@ TRAINING = ("training step = forward, visual ID + triplet, caption loss, DirectR
 
 def table(rows: list[dict], device_name: str, tag: str) -> str:
     "MLLMReID's rows added to figures/bench_mllmreid_<tag>.json and .md."
-    return write_table(rows, device_name, tag, "bench_mllmreid", "MLLMReID's cost", TRAINING)
+    weights = "tiny: mini-LLaVA's own weights; real_small: real ones; the paper rows: random, as cost does not depend on them"
+    return write_table(rows, device_name, tag, "bench_mllmreid", "MLLMReID's cost", TRAINING, weights)
 
 
 def main() -> int:
