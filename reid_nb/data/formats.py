@@ -20,8 +20,9 @@ from ..config import get_paths, project_root
 # %% auto #0
 __all__ = ['PARTS', 'IMAGE_EXTS', 'MARKET_SPLITS', 'FIXTURE_NAMES', 'DATASETS', 'DatasetError', 'Record', 'ReIDDataset',
            'parse_market_name', 'verify_images', 'read_image', 'load_annotations', 'read_market_folder',
-           'write_fixture_market', 'read_msmt17', 'write_fixture_msmt17', 'DatasetSpec', 'load_dataset',
-           'shared_data_dir', 'combine_train', 'leave_one_out', 'dataset_from_config', 'target_root', 'parse_target']
+           'write_fixture_market', 'read_msmt17', 'write_fixture_msmt17', 'read_identity_folders', 'DatasetSpec',
+           'load_dataset', 'shared_data_dir', 'combine_train', 'leave_one_out', 'dataset_from_config', 'target_root',
+           'parse_target']
 
 # %% ../../nbs/10_data_formats.ipynb #5c2caa2b
 class DatasetError(ValueError):
@@ -275,6 +276,39 @@ def write_fixture_msmt17(root: str | Path, train_ids: int = 3, test_ids: int = 2
     for k, lines in lists.items(): (root / f"list_{k}.txt").write_text("\n".join(lines) + "\n")
     return root
 
+# %% ../../nbs/10_data_formats.ipynb #7a975871
+def _identity_dirs(folder: Path) -> list[Path]:
+    "The identity folders (those holding images) of `folder`, sorted."
+    return sorted(d for d in folder.iterdir() if d.is_dir() and any(p.suffix.lower() in IMAGE_EXTS for p in d.iterdir()))
+
+def read_identity_folders(root: str | Path, name: str = "", num_cams: int | None = None, verify: bool = True,
+                          test_only: bool = False) -> ReIDDataset:
+    """One object category in identity-folder layout: `root/<identity>/<images>`, or `root/train/<identity>/...` and
+    `root/test/<identity>/...` for a fixed split (else identities alternate between train and test). Test: each
+    identity's first image is its query, the rest its gallery (camera 0 and 1)."""
+    root = Path(root)
+    if not root.is_dir(): raise DatasetError(f"category folder {root} not found; set data_root to a folder of identity folders")
+    fixed = (root / "train").is_dir() and (root / "test").is_dir()
+    ids = {s: _identity_dirs(root / s) for s in ("train", "test")} if fixed else None
+    if not fixed:
+        every = _identity_dirs(root)
+        ids = {"train": every[0::2], "test": every[1::2]}
+    for split, dirs in ids.items():
+        if not dirs and not (test_only and split == "train"):
+            raise DatasetError(f"no identity folders with images in {root / split if fixed else root}: expected "
+                               f"<identity>/<images> folders" + ("" if fixed else " (or train/ and test/ holding them)"))
+    category = name or root.name
+    files = {s: [(k, _list_images(d)) for k, d in enumerate(dirs)] for s, dirs in ids.items()}
+    if verify: verify_images([p for s in files.values() for _, ps in s for p in ps], desc=f"checking {category}")
+    rec = lambda p, pid, cam: Record(str(p), pid, cam, category=category)
+    train = [] if test_only else [rec(p, k, 0) for k, ps in files["train"] for p in ps]
+    query = [rec(ps[0], k + 1, 0) for k, ps in files["test"] if len(ps) > 1]
+    gallery = [rec(p, k + 1, 1) for k, ps in files["test"] for p in (ps[1:] if len(ps) > 1 else ps)]
+    if not query: raise DatasetError(f"no test identity of {root} has two images: nothing to query")
+    single = sum(len(ps) == 1 for _, ps in files["test"])
+    notes = [f"test: {single} single-image identities in the gallery only"] if single else []
+    return ReIDDataset(category, train, query, gallery, 2, root, notes)
+
 # %% ../../nbs/10_data_formats.ipynb #40ed6b56
 @dataclass(frozen=True)
 class DatasetSpec:
@@ -293,17 +327,19 @@ DATASETS: dict[str, DatasetSpec] = {
     **{f"synthpeds_{k}": DatasetSpec(read_market_folder, (f"synthpeds_{k}",), None)  # SynthPeds domains, categories
        for k in ("market", "duke", "msmt", "cuhk", "cyclist", "vehicle", "animal", "product")},
     "folder": DatasetSpec(read_market_folder, (), None),  # any Market-1501-layout folder given as data_root
+    "identity_folders": DatasetSpec(read_identity_folders, (), 2),  # one category of <identity>/<images> folders as data_root
 }
 
 def _has_layout(d: Path, spec: DatasetSpec, test_only: bool = False) -> bool:
     if spec.reader is read_msmt17: return (d / ("list_query.txt" if test_only else "list_train.txt")).exists()
+    if spec.reader is read_identity_folders: return d.is_dir() and ((d / "test").is_dir() or bool(_identity_dirs(d)))
     return (d / ("query" if test_only else "bounding_box_train")).exists()
 
 def load_dataset(name: str, data_root: str | Path, verify: bool = True, test_only: bool = False) -> ReIDDataset:
     "Read dataset `name` from `data_root` (the dataset folder or its parent); `test_only`: its query and gallery only."
     if name not in DATASETS:
-        raise DatasetError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)} "
-                           f"('folder' reads any Market-1501-layout folder)")
+        raise DatasetError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)} ('folder' reads any "
+                           f"Market-1501-layout folder, 'identity_folders' one category of <identity>/<images> folders)")
     spec, root = DATASETS[name], Path(data_root)
     other = next((n for n, s in DATASETS.items() if root.name in s.folders and root.name not in spec.folders), None)
     if spec.folders and other and _has_layout(root, spec, test_only) and not any(_has_layout(root / f, spec, test_only) for f in spec.folders):
@@ -315,7 +351,7 @@ def load_dataset(name: str, data_root: str | Path, verify: bool = True, test_onl
         tried = ", ".join(str(c) for c in candidates)
         raise DatasetError(f"dataset {name!r} not found: looked in {tried}. Download it and set data_root "
                            f"to its folder" + (f" (or run `reid-nb generate-synth --name {name}`)" if name.startswith("synthpeds") else ""))
-    kw = {} if spec.reader is read_msmt17 else {"name": name}
+    kw = {"name": name} if spec.reader is read_market_folder else {}  # the others name themselves (MSMT17's version, a category)
     return spec.reader(found, verify=verify, num_cams=spec.num_cams, test_only=test_only, **kw)
 
 # %% ../../nbs/10_data_formats.ipynb #23cd927c
