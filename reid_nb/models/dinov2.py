@@ -31,10 +31,26 @@ class DINOv2Encoder(nn.Module):
         self.model = model
         self.out_dim = model.config.hidden_size
 
-    def forward(self, images: torch.Tensor, camids: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        o = self.model(pixel_values=images, output_hidden_states=True)
-        x = o.last_hidden_state
-        return {"global": x[:, 0], "pre_proj": x[:, 0], "patches": x[:, 1:], "layers": list(o.hidden_states[1:])}
+    def forward(self, images: torch.Tensor, camids: torch.Tensor | None = None,
+                prompts: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """The encoder dict of `images`; with `prompts` (layers x M x D, or B x layers x M x D) VPT-deep: each layer's
+        M prompt tokens replace the previous layer's, between the class token and the patches ([CLS, prompts,
+        patches]); the outputs leave them out."""
+        if prompts is None:
+            o = self.model(pixel_values=images, output_hidden_states=True)
+            x = o.last_hidden_state
+            return {"global": x[:, 0], "pre_proj": x[:, 0], "patches": x[:, 1:], "layers": list(o.hidden_states[1:])}
+        blocks = self.model.encoder.layer
+        if prompts.dim() == 3: prompts = prompts.expand(len(images), *prompts.shape)
+        if prompts.shape[1] != len(blocks) or prompts.shape[-1] != self.out_dim:
+            raise ValueError(f"prompts of shape {tuple(prompts.shape)}: need (B,) {len(blocks)} layers x M x {self.out_dim}")
+        x, m, layers = self.model.embeddings(images), prompts.shape[2], []
+        for i, block in enumerate(blocks):
+            rest = x[:, 1:] if i == 0 else x[:, 1 + m:]  # the patches (the first layer has no prompts yet)
+            x = block(torch.cat([x[:, :1], prompts[:, i].to(x.dtype), rest], 1))
+            layers.append(torch.cat([x[:, :1], x[:, 1 + m:]], 1))
+        x = self.model.layernorm(x)
+        return {"global": x[:, 0], "pre_proj": x[:, 0], "patches": x[:, 1 + m:], "layers": layers}
 
 def build_dinov2(preset: str = "paper", pretrained: str = "facebook/dinov2-small", frozen: bool = True) -> DINOv2Encoder:
     "DINOv2 ViT-S/14 (or its tiny miniature), from local weights or random; frozen by default as in VICP."
