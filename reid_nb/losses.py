@@ -12,8 +12,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['cross_entropy_ls', 'euclidean_dist', 'triplet_hard', 'CenterLoss', 'supcon', 'symmetric_supcon', 'prototype_ce',
-           'PrototypeMemory', 'mask_bce_dice', 'sinkhorn', 'ot_patch_alignment', 'icl_label_loss']
+__all__ = ['OT_SOLVERS', 'cross_entropy_ls', 'euclidean_dist', 'triplet_hard', 'CenterLoss', 'supcon', 'symmetric_supcon',
+           'prototype_ce', 'PrototypeMemory', 'mask_bce_dice', 'sinkhorn', 'ipot', 'ot_distances', 'ot_patch_alignment',
+           'ot_pair_loss', 'icl_label_loss']
 
 # %% ../nbs/21_losses.ipynb #787b540d
 def cross_entropy_ls(logits: torch.Tensor, targets: torch.Tensor, epsilon: float = 0.1) -> torch.Tensor:
@@ -119,11 +120,39 @@ def sinkhorn(cost: torch.Tensor, epsilon: float = 0.05, iters: int = 50) -> torc
         v = log_b - torch.logsumexp(log_k + u[:, :, None], dim=1)
     return torch.exp(log_k + u[:, :, None] + v[:, None, :])
 
-def ot_patch_alignment(p1: torch.Tensor, p2: torch.Tensor, epsilon: float = 0.05, iters: int = 50) -> torch.Tensor:
-    "Mean OT cost between patch sets (B, N, D) and (B, M, D) under cosine cost; the plan is not back-propagated."
+def ipot(cost: torch.Tensor, beta: float = 0.5, iters: int = 50, inner: int = 1) -> torch.Tensor:
+    """OT plans (B, N, M) with uniform marginals by the inexact proximal point method (IPOT, Xie et al. 2019): each
+    step is a Sinkhorn projection of the previous plan reweighted by exp(-C / beta), so the plan tends to the exact
+    (unblurred) optimal one, for any beta."""
+    B, N, M = cost.shape
+    kernel = torch.exp(-cost / beta)
+    plan, sigma = torch.ones_like(cost), cost.new_full((B, M, 1), 1.0 / M)
+    for _ in range(iters):
+        q = kernel * plan
+        for _ in range(inner):
+            delta = 1.0 / (N * q @ sigma)
+            sigma = 1.0 / (M * q.transpose(1, 2) @ delta)
+        plan = delta * q * sigma.transpose(1, 2)
+    return plan
+
+OT_SOLVERS = {"ipot": ipot, "sinkhorn": sinkhorn}
+
+def ot_distances(p1: torch.Tensor, p2: torch.Tensor, solver: str = "ipot", **kw) -> torch.Tensor:
+    "OT cost (B,) between patch sets (B, N, D) and (B, M, D) under cosine cost; the plan is not back-propagated."
+    if solver not in OT_SOLVERS: raise ValueError(f"OT solver {solver!r} unknown; use one of {', '.join(OT_SOLVERS)}")
     cost = 1 - F.normalize(p1.float(), dim=-1) @ F.normalize(p2.float(), dim=-1).transpose(1, 2)
-    with torch.no_grad(): plan = sinkhorn(cost, epsilon, iters)
-    return (plan * cost).sum((1, 2)).mean()
+    with torch.no_grad(): plan = OT_SOLVERS[solver](cost, **kw)
+    return (plan * cost).sum((1, 2))
+
+def ot_patch_alignment(p1: torch.Tensor, p2: torch.Tensor, epsilon: float = 0.05, iters: int = 50) -> torch.Tensor:
+    "Mean entropic (Sinkhorn) OT cost between patch sets (B, N, D) and (B, M, D) under cosine cost."
+    return ot_distances(p1, p2, "sinkhorn", epsilon=epsilon, iters=iters).mean()
+
+def ot_pair_loss(p1: torch.Tensor, p2: torch.Tensor, same: torch.Tensor, margin: float = 0.5, solver: str = "ipot") -> torch.Tensor:
+    """VICP's patch alignment over image pairs: the OT cost of a positive pair (`same`) is pulled down, a negative
+    pair's pushed above `margin` (hinge), averaged over the pairs."""
+    d = ot_distances(p1, p2, solver)
+    return torch.where(same.bool(), d, F.relu(margin - d)).mean()
 
 # %% ../nbs/21_losses.ipynb #0529a891
 def icl_label_loss(logits: torch.Tensor, tokens: torch.Tensor, label_mask: torch.Tensor) -> torch.Tensor:
