@@ -38,6 +38,7 @@ class RunConfig:
     height: int = 256
     width: int = 128
     ids_per_batch: int = 16  # P of the PK sampler
+    category_batches: bool = False  # every training batch from one object category (VICP)
     instances_per_id: int = 4  # K of the PK sampler
     eval_batch_size: int = 256
     num_workers: int = 2  # image-decoding worker processes per loader

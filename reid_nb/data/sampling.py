@@ -33,13 +33,26 @@ def _dist_info(rank: int | None, world_size: int | None) -> tuple[int, int]:
     return rank, world_size
 
 class PKSampler(Sampler[list[int]]):
-    "Batches of P identities x K images each; epoch-seeded; each distributed rank gets a disjoint share."
+    """Batches of P identities x K images each; epoch-seeded; each distributed rank gets a disjoint share. With
+    `categories` (one per image), every batch draws its identities from one category (VICP's training batches: one
+    category's prompts serve the whole batch), the categories' batches shuffled together."""
     def __init__(self, pids: Sequence[int], P: int = 16, K: int = 4, seed: int = 0,
-                 rank: int | None = None, world_size: int | None = None):
+                 rank: int | None = None, world_size: int | None = None, categories: Sequence[str] | None = None):
         self.pids = np.asarray(pids)
         self.P, self.K, self.seed, self.epoch = P, K, seed, 0
         self.rank, self.world_size = _dist_info(rank, world_size)
         self.by_pid = {int(p): np.flatnonzero(self.pids == p) for p in np.unique(self.pids)}
+        self.pools = [self.by_pid]  # the identity pools that batches are drawn from
+        if categories is not None:
+            cats = np.asarray(categories)
+            mixed = next((p for p, i in self.by_pid.items() if len(set(cats[i])) > 1), None)
+            if mixed is not None:
+                raise ConfigError(f"identity {mixed} has images of several categories: {sorted(map(str, set(cats[self.by_pid[mixed]])))}")
+            self.pools = [{p: i for p, i in self.by_pid.items() if cats[i[0]] == c} for c in np.unique(cats)]
+            small = [(str(c), len(pool)) for c, pool in zip(np.unique(cats), self.pools) if len(pool) < P]
+            if small:
+                raise ConfigError(f"category {small[0][0]!r} has {small[0][1]} training identities but ids_per_batch "
+                                  f"P={P} needs at least {P} in every category; lower ids_per_batch")
         if len(self.by_pid) < P:
             raise ConfigError(f"the training set has {len(self.by_pid)} identities but ids_per_batch P={P} needs at "
                               f"least {P}; lower ids_per_batch")
@@ -49,11 +62,10 @@ class PKSampler(Sampler[list[int]]):
         "Select the epoch whose order is produced (call before each epoch, like DistributedSampler)."
         self.epoch = epoch
 
-    def _global_batches(self) -> list[list[int]]:
-        if self._cache and self._cache[0] == self.epoch: return self._cache[1]
-        g = np.random.default_rng([self.seed, self.epoch])
+    def _pool_batches(self, pool: dict[int, np.ndarray], g: np.random.Generator) -> list[list[int]]:
+        "P x K batches from the identities of one pool until fewer than P identities have K images left."
         groups: dict[int, list[np.ndarray]] = {}
-        for pid, idx in self.by_pid.items():
+        for pid, idx in pool.items():
             idx = g.permutation(idx)
             if len(idx) < self.K: idx = np.concatenate([idx, g.choice(idx, self.K - len(idx), replace=True)])
             n = len(idx) // self.K
@@ -66,6 +78,13 @@ class PKSampler(Sampler[list[int]]):
                 batch += groups[int(pid)].pop().tolist()
                 if not groups[int(pid)]: del groups[int(pid)]
             batches.append(batch)
+        return batches
+
+    def _global_batches(self) -> list[list[int]]:
+        if self._cache and self._cache[0] == self.epoch: return self._cache[1]
+        g = np.random.default_rng([self.seed, self.epoch])
+        batches = [b for pool in self.pools for b in self._pool_batches(pool, g)]
+        if len(self.pools) > 1: batches = [batches[i] for i in g.permutation(len(batches))]
         self._cache = (self.epoch, batches)
         return batches
 
@@ -103,7 +122,8 @@ def _cache_mb(cfg: RunConfig) -> int:
 def make_loaders(ds: ReIDDataset, cfg: RunConfig, rank: int | None = None, world_size: int | None = None) -> Loaders:
     "Train (PK-sampled, augmented), query and gallery loaders for `ds` as `cfg` describes."
     g = torch.Generator().manual_seed(cfg.seed)
-    sampler = PKSampler([r.pid for r in ds.train], cfg.ids_per_batch, cfg.instances_per_id, cfg.seed, rank, world_size)
+    sampler = PKSampler([r.pid for r in ds.train], cfg.ids_per_batch, cfg.instances_per_id, cfg.seed, rank, world_size,
+                        [r.category for r in ds.train] if cfg.category_batches else None)
     train = DataLoader(ReIDImages(ds.train, transforms_from_config(cfg, True), _cache_mb(cfg)), batch_sampler=sampler,
                        generator=g, **_loader_kwargs(cfg))
     plain = DataLoader(ReIDImages(ds.train, transforms_from_config(cfg, False), _cache_mb(cfg)),
