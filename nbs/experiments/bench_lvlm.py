@@ -108,9 +108,11 @@ def write_table(rows: list[dict], device_name: str, tag: str, stem: str = "bench
     return text
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", nargs="+", default=["tiny", "real_small"], choices=list(ROWS))
+def cli(doc: str, method: str = "lvlm_reid", rows: dict | None = None, table=write_table) -> int:
+    "The command line of a method's cost benchmark: measure the chosen rows of `rows` and write them with `table`."
+    rows = rows or ROWS
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--rows", nargs="+", default=["tiny", "real_small"], choices=list(rows))
     ap.add_argument("--batch", type=int, default=None, help="default: 64 on a GPU (the paper's), 8 on a CPU")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--precision", default=None, help="default: bf16 on a GPU, fp32 on a CPU")
@@ -118,14 +120,18 @@ def main() -> int:
     gpu = torch.cuda.is_available()
     device = torch.device("cuda" if gpu else "cpu")
     batch, precision = args.batch or (64 if gpu else 8), args.precision or ("bf16" if gpu else "fp32")
-    rows = []
+    measured = []
     for name in args.rows:
-        rows.append(measure(name, batch, args.repeats, device, precision))
-        print(rows[-1], flush=True)
+        measured.append(measure(name, batch, args.repeats, device, precision, method, rows))
+        print(measured[-1], flush=True)
         if gpu: torch.cuda.empty_cache()
     name = torch.cuda.get_device_name() if gpu else f"cpu ({torch.get_num_threads()} threads)"
-    print(write_table(rows, name, "gpu" if gpu else "cpu"))
+    print(table(measured, name, "gpu" if gpu else "cpu"))
     return 0
+
+
+def main() -> int:
+    return cli(__doc__)
 
 
 if __name__ == "__main__":

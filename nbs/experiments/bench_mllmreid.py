@@ -20,14 +20,11 @@ Results: figures/bench_mllmreid_<cpu|gpu>.json and .md (rows measured earlier on
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
-import torch
+from bench_lvlm import cli, write_table
 
-from bench_lvlm import measure, write_table
-
-ROWS = {  # name -> config overrides (all: random weights)
+ROWS = {  # name -> config overrides (random weights unless the row names its own)
     # the tiny profile's runs: mini-LLaVA's own weights, whose vocabulary (the corpus's tokens) sets the caption loss's cost
     "tiny": dict(backbone="llava", preset="tiny", pretrained="tinyworld", height=64, width=32, lora_r=8, lora_alpha=16),
     "real_small": dict(backbone="real_small", preset="paper", norm="half", height=256, width=128),
@@ -45,23 +42,7 @@ def table(rows: list[dict], device_name: str, tag: str) -> str:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", nargs="+", default=["tiny", "real_small"], choices=list(ROWS))
-    ap.add_argument("--batch", type=int, default=None, help="default: 64 on a GPU, 8 on a CPU")
-    ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--precision", default=None, help="default: bf16 on a GPU, fp32 on a CPU")
-    args = ap.parse_args()
-    gpu = torch.cuda.is_available()
-    device = torch.device("cuda" if gpu else "cpu")
-    batch, precision = args.batch or (64 if gpu else 8), args.precision or ("bf16" if gpu else "fp32")
-    rows = []
-    for name in args.rows:
-        rows.append(measure(name, batch, args.repeats, device, precision, "mllmreid", ROWS))
-        print(rows[-1], flush=True)
-        if gpu: torch.cuda.empty_cache()
-    name = torch.cuda.get_device_name() if gpu else f"cpu ({torch.get_num_threads()} threads)"
-    print(table(rows, name, "gpu" if gpu else "cpu"))
-    return 0
+    return cli(__doc__, "mllmreid", ROWS, table)
 
 
 if __name__ == "__main__":
