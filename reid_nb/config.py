@@ -83,6 +83,7 @@ class RunConfig:
     # evaluation
     eval_period: int = 10  # evaluate every N epochs (0: only at the end)
     rerank: bool = False
+    verification_pairs: int = 0  # > 0: also pair verification (AUC, ACC) on this many test pairs, threshold on the support set's
     # run
     seed: int = 0
     device: str = "auto"  # 'auto', 'cpu', 'cuda', 'cuda:1', ...

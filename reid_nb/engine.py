@@ -27,16 +27,17 @@ import reid_nb
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .config import (ConfigError, RunConfig, config_to_dict, get_method, get_paths, load_config,
                             save_config, seed_everything, select_device, select_precision, write_json)
-from .data.formats import ReIDDataset, dataset_from_config, target_root
-from .metrics import evaluate_features, evaluate_rank, rerank_features
+from .data.formats import DatasetError, Record, ReIDDataset, dataset_from_config, target_root
+from .metrics import (evaluate_features, evaluate_rank, pair_verification, rerank_features,
+                             verification_pairs)
 from .optim import build_optimizer, build_scheduler
 from .data.sampling import Loaders, eval_loaders, make_loaders, set_epoch
 
 # %% auto #0
 __all__ = ['FEATURES_FILE', 'RUNTIME_KEYS', 'Stage', 'RunContext', 'ReIDModel', 'build_model', 'count_parameters', 'to_device',
-           'extract_features', 'query_gallery_features', 'evaluate_model', 'git_commit', 'run_folder',
-           'check_resumable', 'start_run_folder', 'make_accelerator', 'train_epoch', 'train', 'LoadedRun', 'load_run',
-           'evaluate_run', 'final_features']
+           'extract_features', 'query_gallery_features', 'evaluate_model', 'pair_scores', 'verification_metrics',
+           'git_commit', 'run_folder', 'check_resumable', 'start_run_folder', 'make_accelerator', 'train_epoch',
+           'train', 'LoadedRun', 'load_run', 'evaluate_run', 'final_features']
 
 # %% ../nbs/40_engine.ipynb #51a69063
 @dataclass
@@ -86,6 +87,12 @@ class ReIDModel(nn.Module):
     def encode(self, images: torch.Tensor, camids: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    adapts = False  # whether `adapt` reads the evaluated dataset's training split (loaded for targets too)
+
+    def adapt(self, support: list[Record], loaders: Loaders, accelerator: Accelerator, progress: bool = True) -> None:
+        """Prepare to encode a dataset from its labelled training records, its support set, without training on its
+        test images (VICP: the category's prompts from in-context pairs); runs before every evaluation when `adapts`."""
+
 # %% ../nbs/40_engine.ipynb #61c6038b
 def build_model(cfg: RunConfig, num_classes: int, num_cams: int) -> ReIDModel:
     "The model of `cfg.method` for a training set of `num_classes` identities and `num_cams` cameras."
@@ -134,8 +141,11 @@ def _images_key(loaders: Loaders) -> str:
 def evaluate_model(model: ReIDModel, loaders: Loaders, cfg: RunConfig, accelerator: Accelerator,
                    progress: bool = True, save_to: Path | None = None) -> dict[str, float]:
     """Rank-1/5/10, mAP and mINP (percent) of `model` on query vs gallery (re-ranked when `cfg.rerank`), and the time
-    taken; the features, pids and camids are also written to `save_to` when given (safetensors, atomically)."""
+    taken; with `cfg.verification_pairs`, pair verification's AUC and ACC too. A method that `adapts` first reads the
+    dataset's support set. The features, pids and camids are also written to `save_to` when given (safetensors,
+    atomically)."""
     t = time.perf_counter()
+    if model.adapts: model.adapt(loaders.support, loaders, accelerator, progress)
     qf, qp, qc, gf, gp, gc = query_gallery_features(model, loaders, accelerator, progress)
     if save_to is not None:
         save_checkpoint(save_to, {"query": [qf, qp, qc], "gallery": [gf, gp, gc], "images": _images_key(loaders)})
@@ -143,7 +153,37 @@ def evaluate_model(model: ReIDModel, loaders: Loaders, cfg: RunConfig, accelerat
         res = evaluate_rank(rerank_features(qf, gf, metric=model.metric), qp, gp, qc, gc)
     else:
         res = evaluate_features(qf, gf, qp, gp, qc, gc, metric=model.metric)
-    return {**res.summary(), "eval_s": round(time.perf_counter() - t, 3)}
+    out = res.summary()
+    if cfg.verification_pairs: out.update(verification_metrics(model, loaders, cfg, accelerator, qf, qp, gf, gp, progress))
+    return {**out, "eval_s": round(time.perf_counter() - t, 3)}
+
+def pair_scores(a: torch.Tensor, b: torch.Tensor, metric: str) -> torch.Tensor:
+    "Similarity of paired rows (higher: more alike): cosine, or the negative Euclidean distance."
+    if metric == "cosine": return (nn.functional.normalize(a, dim=1) * nn.functional.normalize(b, dim=1)).sum(1)
+    return -(a - b).norm(dim=1)
+
+def verification_metrics(model: ReIDModel, loaders: Loaders, cfg: RunConfig, accelerator: Accelerator, qf: torch.Tensor,
+                         qp: torch.Tensor, gf: torch.Tensor, gp: torch.Tensor, progress: bool = True) -> dict[str, float]:
+    """Pair verification (VICP's protocol): AUC and accuracy (percent) on `cfg.verification_pairs` pairs of the test
+    images of queried identities; the accuracy's threshold is the best one on as many pairs of the support set."""
+    if not loaders.support:
+        raise ConfigError("verification_pairs: the evaluated dataset has no training split to choose the threshold on "
+                          "(its support set); give the dataset's train folder, or set verification_pairs=0")
+    f, p = torch.cat([qf, gf]), torch.cat([qp, gp])
+    keep = torch.isin(p, qp)  # identities that are queried (not distractors or junk)
+    f, p = f[keep], p[keep]
+    pairs, same = verification_pairs(p, cfg.verification_pairs, cfg.seed)
+    scores = pair_scores(f[pairs[:, 0]], f[pairs[:, 1]], model.metric)
+    sp = torch.tensor([r.pid for r in loaders.support])
+    s_pairs, s_same = verification_pairs(sp, cfg.verification_pairs, cfg.seed)
+    used = torch.unique(s_pairs)  # only the support images some pair needs are encoded
+    sf = extract_features(model, loaders.records_loader([loaders.support[i] for i in used.tolist()]), accelerator,
+                          "support features", progress)[0]
+    at = torch.full((len(sp),), -1, dtype=torch.long)
+    at[used] = torch.arange(len(used))
+    s_scores = pair_scores(sf[at[s_pairs[:, 0]]], sf[at[s_pairs[:, 1]]], model.metric)
+    v = pair_verification(scores, same, s_scores, s_same)
+    return {"AUC": v["AUC"], "ACC": v["ACC"]}
 
 # %% ../nbs/40_engine.ipynb #ae824f86
 RUNTIME_KEYS = {"run_dir", "resume", "device", "num_workers", "eval_batch_size", "eval_period", "image_cache_mb"}
@@ -375,7 +415,7 @@ def _target_loaders(ds: ReIDDataset, cfg: RunConfig, state: dict) -> Loaders:
     if cfg.camera_embedding and ds.num_cams > state["num_cams"]:
         raise ConfigError(f"the model learned camera embeddings for the {state['num_cams']} cameras of its training set; "
                           f"{ds.name} has {ds.num_cams}: camera embeddings cannot be evaluated on another dataset")
-    return Loaders(None, *eval_loaders(ds, cfg), state["num_classes"], state["num_cams"])
+    return Loaders(None, *eval_loaders(ds, cfg), state["num_classes"], state["num_cams"], support=ds.train)
 
 def load_run(run_dir: str | Path | None = None, cfg: RunConfig | None = None, target: str | None = None,
              **overrides) -> LoadedRun:
@@ -397,7 +437,13 @@ def load_run(run_dir: str | Path | None = None, cfg: RunConfig | None = None, ta
     seed_everything(cfg.seed)
     ckpt = _checkpoint_path(run_dir) if run_dir is not None else None
     state = load_checkpoint(ckpt) if ckpt is not None else None
-    ds = dataset_from_config(cfg, test_only=target is not None)
+    needs_support = cfg.verification_pairs > 0 or getattr(get_method(cfg.method).build, "adapts", False)
+    try:
+        ds = dataset_from_config(cfg, test_only=target is not None and not needs_support)
+    except DatasetError as e:
+        if target is None or not needs_support: raise
+        raise DatasetError(f"{e}; evaluating {cfg.method} on {target} with a support set (verification_pairs, or a method "
+                           f"that adapts to it) needs its training split as well as its query and gallery") from None
     loaders = _target_loaders(ds, cfg, state) if target is not None else make_loaders(ds, cfg)
     model = build_model(cfg, loaders.num_classes, loaders.num_cams)
     source = "untrained"

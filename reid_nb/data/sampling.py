@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -15,11 +15,11 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, Sampler
 
 from ..config import ConfigError, RunConfig
-from .formats import ReIDDataset
+from .formats import Record, ReIDDataset
 from .transforms import ReIDImages, transforms_from_config
 
 # %% auto #0
-__all__ = ['PKSampler', 'Loaders', 'make_loaders', 'eval_loaders', 'epoch_seed', 'set_epoch']
+__all__ = ['PKSampler', 'Loaders', 'make_loaders', 'support_records', 'eval_loaders', 'epoch_seed', 'set_epoch']
 
 # %% ../../nbs/13_data_sampling.ipynb #497f4bae
 def _dist_info(rank: int | None, world_size: int | None) -> tuple[int, int]:
@@ -105,6 +105,13 @@ class Loaders:
     num_classes: int
     num_cams: int
     train_plain: DataLoader | None = None  # the training images in file order, not augmented (methods' feature passes)
+    support: list[Record] = field(default_factory=list)  # the evaluated dataset's labelled training records
+
+    def records_loader(self, records: list[Record]) -> DataLoader:
+        "Any records of the run in file order, with the query loader's transforms and settings (e.g. support images)."
+        q = self.query
+        return DataLoader(ReIDImages(records, q.dataset.transform, q.dataset.cache_bytes / 2**20), batch_size=q.batch_size,
+                          shuffle=False, num_workers=q.num_workers, pin_memory=q.pin_memory, worker_init_fn=_seed_worker)
 
 def _seed_worker(worker_id: int) -> None:
     "Seed NumPy and Python in a loader worker from torch's per-worker seed."
@@ -128,7 +135,12 @@ def make_loaders(ds: ReIDDataset, cfg: RunConfig, rank: int | None = None, world
                        generator=g, **_loader_kwargs(cfg))
     plain = DataLoader(ReIDImages(ds.train, transforms_from_config(cfg, False), _cache_mb(cfg)),
                        batch_size=cfg.eval_batch_size, shuffle=False, **_loader_kwargs(cfg))
-    return Loaders(train, *eval_loaders(ds, cfg), ds.num_train_pids, ds.num_cams, plain)
+    return Loaders(train, *eval_loaders(ds, cfg), ds.num_train_pids, ds.num_cams, plain, support_records(ds))
+
+def support_records(ds: ReIDDataset) -> list[Record]:
+    """The training records of the dataset whose query and gallery `ds` evaluates (a multi-source set's first source,
+    `domain` 0): the labelled images of that category or domain, its support set at test time (VICP)."""
+    return [r for r in ds.train if r.domain == 0]
 
 def eval_loaders(ds: ReIDDataset, cfg: RunConfig) -> tuple[DataLoader, DataLoader]:
     "Query and gallery loaders of `ds` (no augmentation, in file order)."
