@@ -30,16 +30,19 @@ def euclidean_dist(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return d.clamp(min=1e-12).sqrt()
 
 def triplet_hard(feats: torch.Tensor, pids: torch.Tensor, margin: float | None = 0.3,
-                 normalize: bool = False) -> torch.Tensor:
-    "Batch-hard triplet loss; `margin=None` gives the soft-margin version."
-    f = F.normalize(feats.float(), dim=1) if normalize else feats.float()
-    d = euclidean_dist(f, f)
+                 normalize: bool = False, distance: str = "euclidean", skip_single: bool = False) -> torch.Tensor:
+    """Batch-hard triplet loss on Euclidean or cosine (1 - cos) distances; `margin=None` gives the soft-margin version.
+    `skip_single`: images without a second image of their identity are negatives only, not anchors (few-shot sets)."""
+    if distance not in ("euclidean", "cosine"): raise ValueError(f"distance {distance!r}: use 'euclidean' or 'cosine'")
+    f = F.normalize(feats.float(), dim=1) if normalize or distance == "cosine" else feats.float()
+    d = euclidean_dist(f, f) if distance == "euclidean" else 1 - f @ f.T
     same = pids[:, None] == pids[None]
-    if not (same.sum(1) > 1).all() or same.all():
+    anchors = same.sum(1) > 1
+    if not (anchors.any() if skip_single else anchors.all()) or same.all():
         raise ValueError("triplet_hard needs at least two images of every identity and two identities in the batch "
                          "(use the PK sampler)")
-    d_ap = torch.where(same, d, torch.zeros_like(d)).amax(1)
-    d_an = torch.where(same, torch.full_like(d, float("inf")), d).amin(1)
+    d_ap = torch.where(same, d, torch.zeros_like(d)).amax(1)[anchors]
+    d_an = torch.where(same, torch.full_like(d, float("inf")), d).amin(1)[anchors]
     if margin is None: return F.softplus(d_ap - d_an).mean()
     return F.relu(d_ap - d_an + margin).mean()
 

@@ -5,14 +5,23 @@
 # %% ../../nbs/55_methods_vicp.ipynb #54876632
 from __future__ import annotations
 
+import copy
+import hashlib
+from dataclasses import dataclass
+
 import torch
 import torch.nn as nn
 
-from ..losses import icl_label_loss
-from ..models.llm import LanguageModel, QFormer, freeze
+from ..config import ConfigError, RunConfig, register_method
+from ..data.formats import Record
+from ..engine import ReIDModel, Stage
+from ..losses import icl_label_loss, ot_pair_loss, triplet_hard
+from ..metrics import verification_pairs
+from ..models.dinov2 import DINOv2Encoder, build_dinov2, tune_last_blocks
+from ..models.llm import LanguageModel, QFormer, build_llm, freeze
 
 # %% auto #0
-__all__ = ['LABEL_WORDS', 'InContextPrompter']
+__all__ = ['LABEL_WORDS', 'VIT_TUNING', 'InContextPrompter', 'VICPConfig', 'context_pairs', 'VICP', 'few_shot_finetune']
 
 # %% ../../nbs/55_methods_vicp.ipynb #21811342
 LABEL_WORDS = ("yes", "no")  # the label of a pair of the same identity, of two identities
@@ -63,3 +72,192 @@ class InContextPrompter(nn.Module):
         prompts = self.head(out.hidden_states[-1][:, -m:]).view(len(seq), m, self.vit_layers, self.vit_dim)
         return {"icl": icl_label_loss(out.logits, ids, mask), "prompts": prompts.transpose(1, 2),
                 "label_logits": out.logits[:, :-1][mask[:, 1:]][:, self.label_ids]}
+
+# %% ../../nbs/55_methods_vicp.ipynb #a3fdd9f0
+VIT_TUNING = ("frozen", "lora", "full")
+
+@dataclass
+class VICPConfig(RunConfig):
+    """VICP: an LLM reads a category's support pairs in context and writes VPT-deep prompts for a frozen DINOv2 ViT-S/14.
+    The paper's and the official code's settings; what they leave open is a stated choice (see the notebook)."""
+    method: str = "vicp"
+    backbone: str = "dinov2"  # DINOv2 ViT-S/14 (mini-DINOv2 at the tiny preset)
+    pretrained: str = "facebook/dinov2-small"  # a local folder or id; '' random; the tiny preset: the tiny world's
+    llm: str = "qwen3"  # the official code's Qwen3-0.6B; 'llama' is the paper's family (the tiny world's LLM is one)
+    llm_pretrained: str = ""  # '' the family's paper checkpoint (`PAPER_LLMS`); at the tiny preset '' random, 'tinyworld'
+    height: int = 224
+    width: int = 224
+    ids_per_batch: int = 64  # 64 x 4 = the paper's batch of 256
+    instances_per_id: int = 4
+    category_batches: bool = True  # every batch from one category: its pairs are that category's context
+    pad: int = 0  # horizontal flips only
+    erasing_prob: float = 0.0
+    norm: str = "imagenet"  # DINOv2's normalisation
+    # in-context prompting
+    prompting: bool = True  # False: DINOv2 without prompts (no LLM): the zero-shot, Triplet, Triplet+, supervised rows
+    support_pairs: int = 64  # K pairs per context: from each training batch, and from a test category's support set
+    num_prompts: int = 4  # M prompt tokens per ViT layer
+    num_queries: int = 32  # the Q-Former's tokens per pair (the code: 32)
+    qformer_dim: int = 768
+    qformer_layers: int = 2
+    qformer_heads: int = 8
+    # losses
+    triplet_margin: float = 0.1  # on cosine similarities
+    icl_weight: float = 1.0  # lambda_ICL (0: no ICL loss; the LLM still writes the prompts)
+    ot_weight: float = 0.01  # lambda_align, the code's IPOT weight (0: off)
+    ot_margin: float = 0.5  # the hinge above which a negative pair's OT cost is not pushed further
+    # what of the ViT trains
+    vit_tuning: str = "frozen"  # 'frozen' (the summary), 'lora' (the code's option) or 'full', on the last tuned_blocks
+    tuned_blocks: int = 4
+    lora_r: int = 128
+    lora_alpha: int = 128
+    few_shot_steps: int = 0  # Triplet+: steps of triplet fine-tuning on a test category's support pairs (0: none)
+    flip_test: bool = True  # test feature: the class token of the image plus that of its mirror image
+    # optimisation: the paper's learning rate and epochs; AdamW and the cosine schedule are choices
+    optimizer: str = "adamw"
+    lr: float = 1e-4
+    weight_decay: float = 1e-4
+    weight_decay_bias: float = 0.0
+    bias_lr_factor: float = 1.0
+    epochs: int = 10
+    warmup_epochs: int = 1
+    lr_schedule: str = "cosine"
+    eval_period: int = 0
+    verification_pairs: int = 1000  # pair verification (AUC, ACC) beside retrieval
+
+def context_pairs(pids: torch.Tensor, k: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    "`k` distinct index pairs of `pids`, half of one identity and half of two, in a random order, and their labels."
+    pairs, same = verification_pairs(pids.cpu(), k, seed)
+    order = torch.randperm(k, generator=torch.Generator().manual_seed(seed + 1))
+    return pairs[order].to(pids.device), same[order].to(pids.device)
+
+# %% ../../nbs/55_methods_vicp.ipynb #e9d973ec
+def _support_key(records: list[Record], k: int, seed: int) -> str:
+    "Which support pairs a category's prompts come from: its support images, K and the seed."
+    return hashlib.sha1("\n".join([str(k), str(seed), *(r.path for r in records)]).encode()).hexdigest()
+
+@register_method("vicp", VICPConfig)
+class VICP(ReIDModel):
+    """VICP (and its DINOv2 baselines): a frozen DINOv2 steered by prompts that an LLM writes from in-context pairs of
+    the category; a category's prompts are generated once from its support set and cached."""
+    metric = "cosine"
+    adapts = True
+
+    def __init__(self, cfg: VICPConfig, num_classes: int = 0, num_cams: int = 0):
+        super().__init__()
+        if cfg.backbone != "dinov2":
+            raise ConfigError(f"backbone {cfg.backbone!r}: VICP prompts DINOv2 ('dinov2'); the zero-shot CLIP row is the "
+                              f"clip baseline with epochs=0")
+        if cfg.vit_tuning not in VIT_TUNING:
+            raise ConfigError(f"vit_tuning {cfg.vit_tuning!r} unknown; use one of {', '.join(VIT_TUNING)}")
+        if cfg.few_shot_steps and (cfg.prompting or cfg.vit_tuning == "frozen"):
+            raise ConfigError("few_shot_steps (Triplet+) fine-tunes the ViT without prompts: set prompting=False and "
+                              "vit_tuning='lora' or 'full'")
+        if cfg.support_pairs < 2: raise ConfigError(f"support_pairs={cfg.support_pairs}: a context needs a positive and a negative pair")
+        self.cfg = cfg
+        self.vit = build_dinov2(cfg.preset, cfg.pretrained)
+        if cfg.vit_tuning != "frozen": tune_last_blocks(self.vit, cfg.vit_tuning, cfg.tuned_blocks, cfg.lora_r, cfg.lora_alpha)
+        self.prompter = None
+        if cfg.prompting:
+            self.prompter = InContextPrompter(build_llm(cfg.llm, cfg.preset, cfg.llm_pretrained), self.vit.out_dim,
+                                              len(self.vit.model.encoder.layer), cfg.num_prompts, cfg.num_queries,
+                                              cfg.qformer_dim, cfg.qformer_layers, cfg.qformer_heads)
+        self.prompts: torch.Tensor | None = None  # the evaluated category's prompts (layers, M, D)
+        self.cache: dict[str, torch.Tensor] = {}  # support set -> prompts, valid until the weights change
+        self.generations = 0  # how many times prompts were generated (the cache's test)
+        self._adapted: dict[str, DINOv2Encoder] = {}  # Triplet+: the copy fine-tuned on the evaluated support set
+
+    def stages(self, cfg: VICPConfig) -> list[Stage]:
+        if cfg.epochs > 0 and not any(p.requires_grad for p in self.parameters()):
+            raise ConfigError("nothing trains: DINOv2 is frozen and prompting=False; set epochs=0 (zero-shot DINOv2), "
+                              "prompting=True, or vit_tuning='lora'")
+        return [Stage("train", cfg)]
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.vit.eval()  # frozen: DINOv2 runs as at inference (LoRA's dropout is 0)
+        return self
+
+    @torch.no_grad()
+    def _tokens(self, images: torch.Tensor) -> torch.Tensor:
+        "Class token and patches of the frozen DINOv2 without prompts: what the Q-Former reads."
+        o = self.vit(images)
+        return torch.cat([o["global"][:, None], o["patches"]], 1)
+
+    def generate(self, images_a: torch.Tensor, images_b: torch.Tensor, same: torch.Tensor) -> dict[str, torch.Tensor]:
+        "The ICL loss and the prompts (layers, M, D) of one context: K pairs of images and their labels."
+        pairs = self.prompter.pair_tokens(self._tokens(images_a), self._tokens(images_b))
+        out = self.prompter(pairs[None], same[None])
+        return {"icl": out["icl"], "prompts": out["prompts"][0]}
+
+    def forward(self, batch: dict) -> dict:
+        x, pids = batch["image"], batch["pid"]
+        out, prompts = {}, None
+        if self.training: self.cache.clear()  # this step changes the prompter: cached prompts are stale
+        if self.cfg.prompting or self.cfg.ot_weight:
+            seed = int(torch.randint(2**31 - 1, (1,)))
+            out["pairs"], out["same"] = context_pairs(pids, self.cfg.support_pairs, seed)
+        if self.cfg.prompting:
+            p = out["pairs"]
+            g = self.generate(x[p[:, 0]], x[p[:, 1]], out["same"])
+            out["icl"], prompts = g["icl"], g["prompts"]
+        o = self.vit(x, prompts=prompts)
+        return {**out, "feat": o["global"], "patches": o["patches"]}
+
+    def loss(self, out: dict, batch: dict) -> dict[str, torch.Tensor]:
+        c = self.cfg
+        losses = {"triplet": triplet_hard(out["feat"], batch["pid"], c.triplet_margin, distance="cosine")}
+        if c.prompting and c.icl_weight: losses["icl"] = c.icl_weight * out["icl"]
+        if c.ot_weight:
+            p = out["pairs"]
+            losses["ot"] = c.ot_weight * ot_pair_loss(out["patches"][p[:, 0]], out["patches"][p[:, 1]], out["same"], c.ot_margin)
+        return losses
+
+    def adapt(self, support: list[Record], loaders, accelerator, progress: bool = True) -> None:
+        """Before a category is encoded: its prompts from `support_pairs` pairs of its support set (generated once per
+        support set and cached), or, for Triplet+, a copy of the ViT fine-tuned on those pairs' images."""
+        if not (self.cfg.prompting or self.cfg.few_shot_steps): return
+        if not support: raise ConfigError("VICP needs the evaluated category's training split: its support set")
+        was_training = self.training
+        self.eval()  # the Q-Former without dropout
+        try: self._adapt(support, loaders, accelerator)
+        finally: self.train(was_training)
+
+    def _adapt(self, support: list[Record], loaders, accelerator) -> None:
+        pids = torch.tensor([r.pid for r in support])
+        pairs, same = context_pairs(pids, self.cfg.support_pairs, self.cfg.seed)
+        used = torch.unique(pairs)
+        images = torch.cat([b["image"] for b in loaders.records_loader([support[i] for i in used.tolist()])])
+        images = images.to(accelerator.device)
+        at = torch.full((len(support),), -1, dtype=torch.long)
+        at[used] = torch.arange(len(used))
+        if self.cfg.few_shot_steps:
+            self._adapted["vit"] = few_shot_finetune(self.vit, images, pids[used].to(images.device), self.cfg)
+            return
+        key = _support_key(support, self.cfg.support_pairs, self.cfg.seed)
+        if key not in self.cache:
+            with torch.no_grad(), accelerator.autocast():
+                self.cache[key] = self.generate(images[at[pairs[:, 0]]], images[at[pairs[:, 1]]], same.to(images.device))["prompts"]
+            self.generations += 1
+        self.prompts = self.cache[key]
+
+    def encode(self, images: torch.Tensor, camids: torch.Tensor | None = None) -> torch.Tensor:
+        vit = self._adapted.get("vit", self.vit) if self.cfg.few_shot_steps else self.vit
+        if self.cfg.prompting and self.prompts is None:
+            raise RuntimeError("no prompts yet: `adapt` to a category's support set before encoding its images")
+        prompts = self.prompts if self.cfg.prompting else None
+        f = vit(images, prompts=prompts)["global"]
+        return f + vit(images.flip(-1), prompts=prompts)["global"] if self.cfg.flip_test else f
+
+def few_shot_finetune(vit: DINOv2Encoder, images: torch.Tensor, pids: torch.Tensor, cfg: VICPConfig) -> DINOv2Encoder:
+    """Triplet+: a copy of `vit` whose trainable part is fine-tuned for `cfg.few_shot_steps` full-batch steps on the
+    support images with the cosine triplet loss (anchors without a second image of their identity only serve as
+    negatives); `vit` itself is untouched."""
+    tuned = copy.deepcopy(vit).train()
+    params = [p for p in tuned.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    with torch.enable_grad():
+        for _ in range(cfg.few_shot_steps):
+            loss = triplet_hard(tuned(images)["global"], pids, cfg.triplet_margin, distance="cosine", skip_single=True)
+            opt.zero_grad(); loss.backward(); opt.step()
+    return tuned.eval()

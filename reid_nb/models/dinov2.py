@@ -14,7 +14,7 @@ from transformers import Dinov2Config, Dinov2Model
 from .weights import find_hf_folder, load_state, tinyworld_weights
 
 # %% auto #0
-__all__ = ['DINOV2_CONFIGS', 'DINOv2Encoder', 'build_dinov2']
+__all__ = ['DINOV2_CONFIGS', 'DINOv2Encoder', 'build_dinov2', 'tune_last_blocks']
 
 # %% ../../nbs/33_models_dinov2.ipynb #899bb3e1
 DINOV2_CONFIGS = {  # ViT-S/14 as released, and its miniature (mini-DINOv2 of the tiny world, see models_tinyworld)
@@ -65,3 +65,20 @@ def build_dinov2(preset: str = "paper", pretrained: str = "facebook/dinov2-small
         model = Dinov2Model(Dinov2Config(**DINOV2_CONFIGS[preset]))
     if frozen: model.requires_grad_(False)
     return DINOv2Encoder(model)
+
+# %% ../../nbs/33_models_dinov2.ipynb #0e9bc7f9
+def tune_last_blocks(enc: DINOv2Encoder, mode: str = "lora", blocks: int = 4, r: int = 128, alpha: int = 128) -> DINOv2Encoder:
+    "Make the last `blocks` blocks of a frozen DINOv2 trainable: LoRA adapters on their linear layers, or fully; in place."
+    n = len(enc.model.encoder.layer)
+    if not 0 < blocks <= n: raise ValueError(f"blocks={blocks}: this DINOv2 has {n} blocks")
+    last = list(range(n - blocks, n))
+    if mode == "full":
+        for i in last: enc.model.encoder.layer[i].requires_grad_(True)
+    elif mode == "lora":
+        from peft import LoraConfig, inject_adapter_in_model
+        names = r"attention\.(q_proj|k_proj|v_proj|o_proj|query|key|value|output\.dense)|mlp\.fc1|mlp\.fc2"
+        target = rf".*encoder\.layer\.({'|'.join(map(str, last))})\.({names})"
+        inject_adapter_in_model(LoraConfig(r=r, lora_alpha=alpha, target_modules=target), enc.model)
+    else:
+        raise ValueError(f"mode {mode!r}: use 'lora' or 'full'")
+    return enc
