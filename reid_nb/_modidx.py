@@ -918,5 +918,6 @@ d = { 'settings': { 'branch': 'main',
                              'reid_nb.viz.plot_part_masks': ('viz.html#plot_part_masks', 'reid_nb/viz.py'),
                              'reid_nb.viz.plot_retrieval': ('viz.html#plot_retrieval', 'reid_nb/viz.py'),
                              'reid_nb.viz.plot_training_curves': ('viz.html#plot_training_curves', 'reid_nb/viz.py'),
+                             'reid_nb.viz.plot_transport': ('viz.html#plot_transport', 'reid_nb/viz.py'),
                              'reid_nb.viz.retrieval_ranking': ('viz.html#retrieval_ranking', 'reid_nb/viz.py'),
                              'reid_nb.viz.saved_result': ('viz.html#saved_result', 'reid_nb/viz.py')}}}

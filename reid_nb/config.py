@@ -175,7 +175,8 @@ def config_class(method: str) -> type[RunConfig]:
     return get_method(method).config
 
 TINY_WORLD_DEFAULTS = {("ViT-B-16", "openai"): "tinyworld", ("qwen2_vl", "Qwen/Qwen2-VL-2B-Instruct"): "tinyworld",
-                      ("llava", "llava-hf/llava-1.5-7b-hf"): "tinyworld"}  # (backbone, paper weights) -> their tiny-world miniature
+                      ("llava", "llava-hf/llava-1.5-7b-hf"): "tinyworld",
+                      ("dinov2", "facebook/dinov2-small"): "tinyworld"}  # (backbone, paper weights) -> their tiny-world miniature
 
 def make_config(method: str = "bot", **overrides) -> RunConfig:
     """The paper-default config of `method` with flat `overrides` applied, type-checked and coerced. At the tiny

@@ -385,7 +385,7 @@ def train(cfg: RunConfig, stop_after: int | None = None, progress: bool = True) 
     final = history[-1] if history else {}
     results = {
         "method": cfg.method, "dataset": cfg.dataset, "run_dir": str(root), "finished": True,
-        "metrics": {k: final[k] for k in final if k in ("mAP", "mINP") or k.startswith("rank")},
+        "metrics": {k: final[k] for k in final if k in ("mAP", "mINP", "AUC", "ACC") or k.startswith("rank")},
         "config": config_to_dict(cfg), "history": history,
         "timings": {**timings, "images_per_s": round(timings["images"] / max(timings["train_s"], 1e-9), 2),
                     "wall_s_this_call": round(time.perf_counter() - t_start, 3)},

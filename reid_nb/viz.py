@@ -18,8 +18,9 @@ from .data.formats import read_image
 from .metrics import pairwise_distance
 
 # %% auto #0
-__all__ = ['PART_COLOURS', 'retrieval_ranking', 'plot_retrieval', 'denormalize', 'plot_attention', 'plot_part_masks',
-           'plot_layer_masks', 'embed_2d', 'plot_embeddings', 'load_results', 'plot_training_curves', 'saved_result']
+__all__ = ['PART_COLOURS', 'retrieval_ranking', 'plot_retrieval', 'denormalize', 'plot_attention', 'plot_transport',
+           'plot_part_masks', 'plot_layer_masks', 'embed_2d', 'plot_embeddings', 'load_results', 'plot_training_curves',
+           'saved_result']
 
 # %% ../nbs/41_viz.ipynb #bec4e5cb
 def retrieval_ranking(qf: torch.Tensor, gf: torch.Tensor, q_pids, g_pids, q_camids, g_camids,
@@ -75,17 +76,42 @@ def denormalize(images: torch.Tensor, mean=None, std=None) -> torch.Tensor:
 def _upsample(maps: torch.Tensor, grid: tuple[int, int], size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(maps.reshape(-1, 1, *grid).float().cpu(), size=size, mode="bilinear")[:, 0]
 
-def plot_attention(images: torch.Tensor, attention: torch.Tensor, grid: tuple[int, int], mean=None, std=None,
-                   titles: list[str] | None = None):
-    "Overlay per-patch attention or relevance (B, gh*gw), each map scaled to [0, 1], on normalised images (`titles` above them)."
-    maps = _upsample(attention, grid, images.shape[-2:])
+def plot_attention(images: torch.Tensor, attention: torch.Tensor | dict[str, torch.Tensor], grid: tuple[int, int],
+                   mean=None, std=None, titles: list[str] | None = None):
+    """Overlay per-patch attention or relevance (B, gh*gw), each map scaled to [0, 1], on normalised images (`titles`
+    above them); a dict of such maps draws one labelled row each (e.g. without and with prompts)."""
+    rows = attention if isinstance(attention, dict) else {"": attention}
     shown = denormalize(images, mean, std)
-    fig, axes = plt.subplots(1, len(images), figsize=(1.4 * len(images), 3), squeeze=False)
-    for i, ax in enumerate(axes[0]):
-        a = maps[i]
-        ax.imshow(shown[i]); ax.imshow((a - a.min()) / (a.max() - a.min() + 1e-12), cmap="jet", alpha=0.45)
-        ax.set_axis_off()
-        if titles: ax.set_title(textwrap.fill(titles[i], 16), fontsize=7)  # a caption wraps over its image
+    fig, axes = plt.subplots(len(rows), len(images), figsize=(1.4 * len(images), 3 * len(rows)), squeeze=False)
+    for r, (label, att) in enumerate(rows.items()):
+        maps = _upsample(att, grid, images.shape[-2:])
+        for i, ax in enumerate(axes[r]):
+            a = maps[i]
+            ax.imshow(shown[i]); ax.imshow((a - a.min()) / (a.max() - a.min() + 1e-12), cmap="jet", alpha=0.45)
+            ax.set_xticks([]); ax.set_yticks([])
+            for s in ax.spines.values(): s.set_visible(False)
+            if titles and r == 0: ax.set_title(textwrap.fill(titles[i], 16), fontsize=7)  # a caption wraps over its image
+        if label: axes[r, 0].set_ylabel(label, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+def plot_transport(image_a: torch.Tensor, image_b: torch.Tensor, plan: torch.Tensor, grid: tuple[int, int],
+                   mean=None, std=None, top: int = 12, title: str = ""):
+    """An optimal-transport plan (gh*gw x gh*gw) between the patches of two normalised images: the two side by side
+    with lines between the patch centres of the plan's `top` largest entries (thicker: more mass), and the plan."""
+    gh, gw = grid
+    (h, w), shown = image_a.shape[-2:], denormalize(torch.stack([image_a, image_b]), mean, std)
+    fig, (ax, axp) = plt.subplots(1, 2, figsize=(6, 3.2), gridspec_kw={"width_ratios": [1.2, 1]})
+    ax.imshow(np.concatenate([shown[0], shown[1]], 1)); ax.set_axis_off()
+    centre = lambda k: ((k % gw + 0.5) * w / gw, (k // gw + 0.5) * h / gh)
+    p = plan.float()
+    vals, idx = p.flatten().topk(min(top, p.numel()))
+    for v, k in zip(vals.tolist(), idx.tolist()):
+        (xa, ya), (xb, yb) = centre(k // p.shape[1]), centre(k % p.shape[1])
+        ax.plot([xa, xb + w], [ya, yb], "-", color="yellow", lw=0.5 + 2.5 * v / vals[0].item(), alpha=0.8)
+    axp.imshow(p, cmap="viridis"); axp.set_xlabel("patches of the second image", fontsize=8)
+    axp.set_ylabel("patches of the first", fontsize=8); axp.tick_params(labelsize=6)
+    if title: fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig
 
