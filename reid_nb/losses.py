@@ -12,9 +12,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['OT_SOLVERS', 'cross_entropy_ls', 'euclidean_dist', 'triplet_hard', 'CenterLoss', 'supcon', 'symmetric_supcon',
-           'prototype_ce', 'PrototypeMemory', 'mask_bce_dice', 'sinkhorn', 'ipot', 'ot_distances', 'ot_patch_alignment',
-           'ot_pair_loss', 'icl_label_loss']
+__all__ = ['OT_SOLVERS', 'cross_entropy_ls', 'euclidean_dist', 'triplet_hard', 'triplet_all', 'CenterLoss', 'supcon',
+           'symmetric_supcon', 'prototype_ce', 'PrototypeMemory', 'mask_bce_dice', 'sinkhorn', 'ipot', 'ot_distances',
+           'ot_patch_alignment', 'ot_pair_loss', 'icl_label_loss']
 
 # %% ../nbs/21_losses.ipynb #787b540d
 def cross_entropy_ls(logits: torch.Tensor, targets: torch.Tensor, epsilon: float = 0.1) -> torch.Tensor:
@@ -45,6 +45,17 @@ def triplet_hard(feats: torch.Tensor, pids: torch.Tensor, margin: float | None =
     d_an = torch.where(same, torch.full_like(d, float("inf")), d).amin(1)[anchors]
     if margin is None: return F.softplus(d_ap - d_an).mean()
     return F.relu(d_ap - d_an + margin).mean()
+
+def triplet_all(feats: torch.Tensor, pids: torch.Tensor, margin: float = 0.1) -> torch.Tensor:
+    """Batch-all triplet loss on cosine similarities: [m - sim(a,p) + sim(a,n)]_+ averaged over every valid triplet of
+    the batch (VICP's sum over triplets; batch-hard mining's hardest pair alone can collapse all features to one)."""
+    f = F.normalize(feats.float(), dim=1)
+    s = f @ f.T
+    same = pids[:, None] == pids[None]
+    pos = same & ~torch.eye(len(f), dtype=torch.bool, device=f.device)
+    valid = pos[:, :, None] & ~same[:, None, :]  # (anchor, positive, negative)
+    if not valid.any(): raise ValueError("triplet_all needs an identity with two images and another identity in the batch")
+    return F.relu(margin - s[:, :, None] + s[:, None, :])[valid].mean()
 
 # %% ../nbs/21_losses.ipynb #7b0b12a9
 class CenterLoss(nn.Module):

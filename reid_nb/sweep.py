@@ -50,9 +50,12 @@ TINY = {"all": dict(preset="tiny", height=128, width=64, ids_per_batch=8, instan
         # LLM (128 would be full rank), adapters and projector at the profile's learning rate
         "mllmreid": dict(height=64, width=32, lora_r=8, lora_alpha=16, lora_lr=1e-3, projector_lr=1e-3),
         # VICP's mini-DINOv2 was pretrained at 56x28 (4x2 patches); the tiny world's LLM is mini-LLaVA's LLaMA; 16
-        # pairs of 8 Q-Former tokens make a context of 148 tokens; LoRA rank 16 on 128-wide blocks
+        # pairs of 8 Q-Former tokens make a context of 148 tokens; LoRA rank 16 on 128-wide blocks; the paper's
+        # learning rate; batch-all triplets, as batch-hard ones collapsed every feature to one in the tiny world
+        # (the loss stuck at the margin, 0.1: nbs/55)
         "vicp": dict(height=56, width=28, llm="llama", llm_pretrained="tinyworld", support_pairs=16, num_queries=8,
-                     qformer_dim=128, qformer_heads=4, lora_r=16, lora_alpha=16, warmup_epochs=1)}
+                     qformer_dim=128, qformer_heads=4, lora_r=16, lora_alpha=16, warmup_epochs=1, lr=1e-4,
+                     triplet_mining="all")}
 PROFILES = {"tiny": TINY}  # built-in profiles; a spec's own `profiles` add to them
 PROFILE_SEEDS = {"tiny": 3}  # runs per variant under a profile when neither the spec nor the caller says
 

@@ -8,20 +8,23 @@ from __future__ import annotations
 import copy
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from ..config import ConfigError, RunConfig, register_method
 from ..data.formats import Record
 from ..engine import ReIDModel, Stage
-from ..losses import icl_label_loss, ot_pair_loss, triplet_hard
+from ..losses import icl_label_loss, ot_pair_loss, triplet_all, triplet_hard
 from ..metrics import verification_pairs
 from ..models.dinov2 import DINOv2Encoder, build_dinov2, tune_last_blocks
 from ..models.llm import LanguageModel, QFormer, build_llm, freeze
 
 # %% auto #0
-__all__ = ['LABEL_WORDS', 'VIT_TUNING', 'InContextPrompter', 'VICPConfig', 'context_pairs', 'VICP', 'few_shot_finetune']
+__all__ = ['LABEL_WORDS', 'VIT_TUNING', 'TRIPLET_MINING', 'InContextPrompter', 'VICPConfig', 'vicp_triplet', 'context_pairs',
+           'VICP', 'few_shot_finetune', 'cls_attention', 'category_figures']
 
 # %% ../../nbs/55_methods_vicp.ipynb #21811342
 LABEL_WORDS = ("yes", "no")  # the label of a pair of the same identity, of two identities
@@ -75,6 +78,7 @@ class InContextPrompter(nn.Module):
 
 # %% ../../nbs/55_methods_vicp.ipynb #a3fdd9f0
 VIT_TUNING = ("frozen", "lora", "full")
+TRIPLET_MINING = ("hard", "all")
 
 @dataclass
 class VICPConfig(RunConfig):
@@ -103,6 +107,7 @@ class VICPConfig(RunConfig):
     qformer_heads: int = 8
     # losses
     triplet_margin: float = 0.1  # on cosine similarities
+    triplet_mining: str = "hard"  # 'hard' (batch-hard: the hardest positive and negative per anchor) or 'all' (every triplet)
     icl_weight: float = 1.0  # lambda_ICL (0: no ICL loss; the LLM still writes the prompts)
     ot_weight: float = 0.01  # lambda_align, the code's IPOT weight (0: off)
     ot_margin: float = 0.5  # the hinge above which a negative pair's OT cost is not pushed further
@@ -124,6 +129,11 @@ class VICPConfig(RunConfig):
     lr_schedule: str = "cosine"
     eval_period: int = 0
     verification_pairs: int = 1000  # pair verification (AUC, ACC) beside retrieval
+
+def vicp_triplet(feats: torch.Tensor, pids: torch.Tensor, cfg: VICPConfig, skip_single: bool = False) -> torch.Tensor:
+    "VICP's ReID loss: the triplet hinge on cosine similarities with the config's margin and mining."
+    if cfg.triplet_mining == "all": return triplet_all(feats, pids, cfg.triplet_margin)
+    return triplet_hard(feats, pids, cfg.triplet_margin, distance="cosine", skip_single=skip_single)
 
 def context_pairs(pids: torch.Tensor, k: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     "`k` distinct index pairs of `pids`, half of one identity and half of two, in a random order, and their labels."
@@ -148,6 +158,8 @@ class VICP(ReIDModel):
         if cfg.backbone != "dinov2":
             raise ConfigError(f"backbone {cfg.backbone!r}: VICP prompts DINOv2 ('dinov2'); the zero-shot CLIP row is the "
                               f"clip baseline with epochs=0")
+        if cfg.triplet_mining not in TRIPLET_MINING:
+            raise ConfigError(f"triplet_mining {cfg.triplet_mining!r} unknown; use one of {', '.join(TRIPLET_MINING)}")
         if cfg.vit_tuning not in VIT_TUNING:
             raise ConfigError(f"vit_tuning {cfg.vit_tuning!r} unknown; use one of {', '.join(VIT_TUNING)}")
         if cfg.few_shot_steps and (cfg.prompting or cfg.vit_tuning == "frozen"):
@@ -206,7 +218,7 @@ class VICP(ReIDModel):
 
     def loss(self, out: dict, batch: dict) -> dict[str, torch.Tensor]:
         c = self.cfg
-        losses = {"triplet": triplet_hard(out["feat"], batch["pid"], c.triplet_margin, distance="cosine")}
+        losses = {"triplet": vicp_triplet(out["feat"], batch["pid"], c)}
         if c.prompting and c.icl_weight: losses["icl"] = c.icl_weight * out["icl"]
         if c.ot_weight:
             p = out["pairs"]
@@ -258,6 +270,50 @@ def few_shot_finetune(vit: DINOv2Encoder, images: torch.Tensor, pids: torch.Tens
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     with torch.enable_grad():
         for _ in range(cfg.few_shot_steps):
-            loss = triplet_hard(tuned(images)["global"], pids, cfg.triplet_margin, distance="cosine", skip_single=True)
+            loss = vicp_triplet(tuned(images)["global"], pids, cfg, skip_single=True)
             opt.zero_grad(); loss.backward(); opt.step()
     return tuned.eval()
+
+# %% ../../nbs/55_methods_vicp.ipynb #98a85802
+@torch.no_grad()
+def cls_attention(vit: DINOv2Encoder, images: torch.Tensor, prompts: torch.Tensor | None = None) -> torch.Tensor:
+    "The last block's attention of the class token over the patches (B, patches), averaged over heads."
+    block, seen = vit.model.encoder.layer[-1], {}
+    hook = block.norm1.register_forward_hook(lambda m, i, o: seen.__setitem__("x", o))
+    try: vit(images, prompts=prompts)
+    finally: hook.remove()
+    x, att = seen["x"], block.attention
+    heads = vit.model.config.num_attention_heads
+    q = att.q_proj(x[:, :1]).unflatten(-1, (heads, -1)).transpose(1, 2)  # (B, heads, 1, d)
+    k = att.k_proj(x).unflatten(-1, (heads, -1)).transpose(1, 2)
+    a = (q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5).softmax(-1).mean(1)[:, 0]
+    return a[:, 1 + (0 if prompts is None else prompts.shape[-2]):]
+
+def category_figures(run, out_dir: str | Path, label: str, progress: bool = True, n: int = 6) -> list[Path]:
+    """Attention without and with the category's prompts, the retrieval grid and an OT plan of a VICP run loaded on
+    one category (`load_run(..., target=...)`), written to `out_dir` with `label` in their names."""
+    from reid_nb.data.transforms import NORMS
+    from reid_nb.engine import query_gallery_features
+    from reid_nb.losses import ipot
+    from reid_nb.viz import plot_attention, plot_retrieval, plot_transport, retrieval_ranking
+    m, ld, acc, out = run.model, run.loaders, run.accelerator, Path(out_dir)
+    m.adapt(ld.support, ld, acc, progress)
+    grid = (run.cfg.height // 14, run.cfg.width // 14)
+    x = next(iter(ld.query))["image"][:n].to(acc.device)
+    maps = {"DINOv2": cls_attention(m.vit, x).cpu(), "with prompts": cls_attention(m.vit, x, m.prompts).cpu()}
+    paths = [out / f"attention_{label}.png", out / f"retrieval_{label}.png", out / f"transport_{label}.png"]
+    plot_attention(x.cpu(), maps, grid, *NORMS[run.cfg.norm]).savefig(paths[0], dpi=110)
+    qf, qp, qc, gf, gp, gc = query_gallery_features(m, ld, acc, progress)
+    ranking, correct = retrieval_ranking(qf, gf, qp, gp, qc, gc, k=8, metric=m.metric)
+    recs = ld.query.dataset.records, ld.gallery.dataset.records
+    plot_retrieval([r.path for r in recs[0]], [r.path for r in recs[1]], ranking, correct, qp, gp).savefig(paths[1], dpi=90)
+    hit = next((i for i in range(len(qp)) if correct[i].any()), 0)  # a query with a correct match in its top 8
+    j = int(ranking[hit][correct[hit].nonzero()[0, 0]]) if correct[hit].any() else int(ranking[hit][0])
+    pair = torch.stack([ld.query.dataset[hit]["image"], ld.gallery.dataset[j]["image"]]).to(acc.device)
+    with torch.no_grad():
+        p = m.vit(pair, prompts=m.prompts)["patches"].float()
+        cost = 1 - F.normalize(p[:1], dim=-1) @ F.normalize(p[1:], dim=-1).transpose(1, 2)
+        plan = ipot(cost)[0].cpu()
+    title = f"query {int(qp[hit])} and gallery {int(gp[j])} ({'same' if qp[hit] == gp[j] else 'another'} identity)"
+    plot_transport(pair[0].cpu(), pair[1].cpu(), plan, grid, *NORMS[run.cfg.norm], title=title).savefig(paths[2], dpi=110)
+    return paths
