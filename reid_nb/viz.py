@@ -82,7 +82,8 @@ def plot_attention(images: torch.Tensor, attention: torch.Tensor | dict[str, tor
     above them); a dict of such maps draws one labelled row each (e.g. without and with prompts)."""
     rows = attention if isinstance(attention, dict) else {"": attention}
     shown = denormalize(images, mean, std)
-    fig, axes = plt.subplots(len(rows), len(images), figsize=(1.4 * len(images), 3 * len(rows)), squeeze=False)
+    tall = 1.4 * images.shape[-2] / images.shape[-1] + 0.5  # a row's height follows the images' shape
+    fig, axes = plt.subplots(len(rows), len(images), figsize=(1.4 * len(images), tall * len(rows)), squeeze=False)
     for r, (label, att) in enumerate(rows.items()):
         maps = _upsample(att, grid, images.shape[-2:])
         for i, ax in enumerate(axes[r]):
