@@ -378,11 +378,11 @@ def train(cfg: RunConfig, stop_after: int | None = None, progress: bool = True) 
             done += 1
             if stop_after is not None and done >= stop_after:
                 return {"run_dir": str(root), "history": history, "finished": False}
-    if not history or "mAP" not in history[-1]:  # e.g. no evaluating stage ran in this call
+    final = history[-1] if history else {}  # no epoch at all (epochs=0): the untrained model's evaluation alone
+    if "mAP" not in final:  # e.g. no evaluating stage ran in this call
         ev = evaluate_model(model, loaders, cfg, acc, progress, root / FEATURES_FILE) if acc.is_main_process else {}
-        if history: history[-1].update(ev)
+        final.update(ev)
         timings["eval_s"] += ev.get("eval_s", 0.0)
-    final = history[-1] if history else {}
     results = {
         "method": cfg.method, "dataset": cfg.dataset, "run_dir": str(root), "finished": True,
         "metrics": {k: final[k] for k in final if k in ("mAP", "mINP", "AUC", "ACC") or k.startswith("rank")},
