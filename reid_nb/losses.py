@@ -12,9 +12,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['OT_SOLVERS', 'cross_entropy_ls', 'euclidean_dist', 'triplet_hard', 'triplet_all', 'CenterLoss', 'supcon',
-           'symmetric_supcon', 'prototype_ce', 'PrototypeMemory', 'mask_bce_dice', 'sinkhorn', 'ipot', 'ot_distances',
-           'ot_patch_alignment', 'ot_pair_loss', 'icl_label_loss']
+__all__ = ['OT_SOLVERS', 'MARGIN_KINDS', 'cross_entropy_ls', 'euclidean_dist', 'triplet_hard', 'triplet_all', 'CenterLoss',
+           'supcon', 'symmetric_supcon', 'prototype_ce', 'PrototypeMemory', 'mask_bce_dice', 'sinkhorn', 'ipot',
+           'ot_distances', 'ot_patch_alignment', 'ot_pair_loss', 'icl_label_loss', 'MarginHead', 'batch_supcon']
 
 # %% ../nbs/21_losses.ipynb #787b540d
 def cross_entropy_ls(logits: torch.Tensor, targets: torch.Tensor, epsilon: float = 0.1) -> torch.Tensor:
@@ -174,3 +174,51 @@ def icl_label_loss(logits: torch.Tensor, tokens: torch.Tensor, label_mask: torch
     pred, tgt, m = logits[:, :-1].float(), tokens[:, 1:], label_mask[:, 1:]
     if not m.any(): raise ValueError("label_mask selects no label token to predict")
     return F.cross_entropy(pred[m], tgt[m])
+
+# %% ../nbs/21_losses.ipynb #23420b01
+MARGIN_KINDS = {"arcface": 0.5, "adaface": 0.4}  # kind -> the paper's margin m (s = 64 for both)
+
+class MarginHead(nn.Module):
+    "ArcFace or AdaFace: a normalised classifier with an additive angular (and, for AdaFace, norm-adaptive) margin."
+    def __init__(self, dim: int, num_classes: int, kind: str = "arcface", scale: float = 64.0,
+                 margin: float | None = None, h: float = 0.333, momentum: float = 0.01):
+        super().__init__()
+        if kind not in MARGIN_KINDS: raise ValueError(f"margin head {kind!r} unknown; use one of {', '.join(MARGIN_KINDS)}")
+        self.kind, self.scale, self.h, self.momentum = kind, scale, h, momentum
+        self.margin = MARGIN_KINDS[kind] if margin is None else margin
+        self.weight = nn.Parameter(torch.randn(num_classes, dim) * 0.01)
+        self.register_buffer("norm_mean", torch.tensor(20.0))  # AdaFace's running statistics of the feature norm
+        self.register_buffer("norm_std", torch.tensor(100.0))
+
+    def logits(self, feats: torch.Tensor, pids: torch.Tensor) -> torch.Tensor:
+        "Scaled logits with the margin on each row's target class."
+        f = feats.float()
+        cos = (F.normalize(f, dim=1) @ F.normalize(self.weight.float(), dim=1).T).clamp(-1 + 1e-6, 1 - 1e-6)
+        target = F.one_hot(pids, cos.shape[1]).bool()
+        if self.kind == "arcface":
+            g_angle, g_add = torch.full_like(cos[:, :1], self.margin), torch.zeros_like(cos[:, :1])
+        else:
+            norm = f.norm(dim=1, keepdim=True).detach().clamp(1e-3, 100)
+            if self.training:
+                with torch.no_grad():
+                    self.norm_mean.lerp_(norm.mean(), self.momentum)
+                    self.norm_std.lerp_(norm.std() if len(norm) > 1 else self.norm_std, self.momentum)
+            z = ((norm - self.norm_mean) / (self.norm_std + 1e-3) * self.h).clamp(-1, 1)
+            g_angle, g_add = -self.margin * z, self.margin * z + self.margin
+        theta = torch.acos(cos)
+        with_margin = torch.cos((theta + g_angle).clamp(1e-6, math.pi - 1e-6)) - g_add
+        return self.scale * torch.where(target, with_margin, cos)
+
+    def forward(self, feats: torch.Tensor, pids: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(self.logits(feats, pids), pids)
+
+def batch_supcon(feats: torch.Tensor, pids: torch.Tensor, temperature: float = 0.1) -> torch.Tensor:
+    "SCL among a batch's images: cosine logits / temperature, the anchor itself left out; anchors without a positive skipped."
+    f = F.normalize(feats.float(), dim=1)
+    eye = torch.eye(len(f), dtype=torch.bool, device=f.device)
+    logits = (f @ f.T / temperature).masked_fill(eye, float("-inf"))
+    pos = (pids[:, None] == pids[None]) & ~eye
+    has = pos.any(1)
+    if not has.any(): raise ValueError("batch_supcon needs an identity with two images in the batch")
+    logp = logits - torch.logsumexp(logits, 1, keepdim=True)
+    return -(logp.masked_fill(~pos, 0).sum(1)[has] / pos.sum(1)[has]).mean()

@@ -17,14 +17,14 @@ import torch.nn.functional as F
 from ..config import ConfigError, RunConfig, register_method
 from ..data.formats import Record
 from ..engine import ReIDModel, Stage
-from ..losses import icl_label_loss, ot_pair_loss, triplet_all, triplet_hard
+from ..losses import MarginHead, batch_supcon, icl_label_loss, ot_pair_loss, triplet_all, triplet_hard
 from ..metrics import verification_pairs
 from ..models.dinov2 import DINOv2Encoder, build_dinov2, tune_last_blocks
 from ..models.llm import LanguageModel, QFormer, build_llm, freeze
 
 # %% auto #0
-__all__ = ['LABEL_WORDS', 'VIT_TUNING', 'TRIPLET_MINING', 'InContextPrompter', 'VICPConfig', 'vicp_triplet', 'context_pairs',
-           'VICP', 'few_shot_finetune', 'cls_attention', 'category_figures']
+__all__ = ['LABEL_WORDS', 'VIT_TUNING', 'TRIPLET_MINING', 'REID_LOSSES', 'InContextPrompter', 'VICPConfig', 'vicp_triplet',
+           'reid_loss', 'context_pairs', 'VICP', 'few_shot_finetune', 'cls_attention', 'category_figures']
 
 # %% ../../nbs/55_methods_vicp.ipynb #21811342
 LABEL_WORDS = ("yes", "no")  # the label of a pair of the same identity, of two identities
@@ -79,6 +79,7 @@ class InContextPrompter(nn.Module):
 # %% ../../nbs/55_methods_vicp.ipynb #a3fdd9f0
 VIT_TUNING = ("frozen", "lora", "full")
 TRIPLET_MINING = ("hard", "all")
+REID_LOSSES = ("triplet", "arcface", "adaface", "scl")
 
 @dataclass
 class VICPConfig(RunConfig):
@@ -108,6 +109,7 @@ class VICPConfig(RunConfig):
     # losses
     triplet_margin: float = 0.1  # on cosine similarities
     triplet_mining: str = "hard"  # 'hard' (batch-hard: the hardest positive and negative per anchor) or 'all' (every triplet)
+    reid_loss: str = "triplet"  # the loss ablation: 'triplet', 'arcface', 'adaface' (s 64, m 0.5 / 0.4) or 'scl' (t 0.1)
     icl_weight: float = 1.0  # lambda_ICL (0: no ICL loss; the LLM still writes the prompts)
     ot_weight: float = 0.01  # lambda_align, the code's IPOT weight (0: off)
     ot_margin: float = 0.5  # the hinge above which a negative pair's OT cost is not pushed further
@@ -135,6 +137,12 @@ def vicp_triplet(feats: torch.Tensor, pids: torch.Tensor, cfg: VICPConfig, skip_
     if cfg.triplet_mining == "all": return triplet_all(feats, pids, cfg.triplet_margin)
     return triplet_hard(feats, pids, cfg.triplet_margin, distance="cosine", skip_single=skip_single)
 
+def reid_loss(feats: torch.Tensor, pids: torch.Tensor, cfg: VICPConfig, head: MarginHead | None = None) -> torch.Tensor:
+    "The ReID loss `cfg.reid_loss` names: VICP's triplet, a margin classifier (`head`) or SCL among the batch."
+    if cfg.reid_loss == "triplet": return vicp_triplet(feats, pids, cfg)
+    if cfg.reid_loss == "scl": return batch_supcon(feats, pids, 0.1)
+    return head(feats, pids)
+
 def context_pairs(pids: torch.Tensor, k: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     "`k` distinct index pairs of `pids`, half of one identity and half of two, in a random order, and their labels."
     pairs, same = verification_pairs(pids.cpu(), k, seed)
@@ -158,6 +166,8 @@ class VICP(ReIDModel):
         if cfg.backbone != "dinov2":
             raise ConfigError(f"backbone {cfg.backbone!r}: VICP prompts DINOv2 ('dinov2'); the zero-shot CLIP row is the "
                               f"clip baseline with epochs=0")
+        if cfg.reid_loss not in REID_LOSSES:
+            raise ConfigError(f"reid_loss {cfg.reid_loss!r} unknown; use one of {', '.join(REID_LOSSES)}")
         if cfg.triplet_mining not in TRIPLET_MINING:
             raise ConfigError(f"triplet_mining {cfg.triplet_mining!r} unknown; use one of {', '.join(TRIPLET_MINING)}")
         if cfg.vit_tuning not in VIT_TUNING:
@@ -169,6 +179,7 @@ class VICP(ReIDModel):
         self.cfg = cfg
         self.vit = build_dinov2(cfg.preset, cfg.pretrained)
         if cfg.vit_tuning != "frozen": tune_last_blocks(self.vit, cfg.vit_tuning, cfg.tuned_blocks, cfg.lora_r, cfg.lora_alpha)
+        self.head = MarginHead(self.vit.out_dim, num_classes, cfg.reid_loss) if cfg.reid_loss in ("arcface", "adaface") else None
         self.prompter = None
         if cfg.prompting:
             self.prompter = InContextPrompter(build_llm(cfg.llm, cfg.preset, cfg.llm_pretrained), self.vit.out_dim,
@@ -218,7 +229,7 @@ class VICP(ReIDModel):
 
     def loss(self, out: dict, batch: dict) -> dict[str, torch.Tensor]:
         c = self.cfg
-        losses = {"triplet": vicp_triplet(out["feat"], batch["pid"], c)}
+        losses = {c.reid_loss: reid_loss(out["feat"], batch["pid"], c, self.head)}
         if c.prompting and c.icl_weight: losses["icl"] = c.icl_weight * out["icl"]
         if c.ot_weight:
             p = out["pairs"]
