@@ -9,7 +9,9 @@ LVLM-ReID's cost per image (`bench_lvlm.py`: the full model's training step, whi
 the frozen LLM, and inference at batch 64 in bf16, for mini-Qwen2-VL, the real-small VLM and Qwen2-VL-2B with and
 without gradient checkpointing; these rows also measure the LLM layer's frozen-LLM training path, which
 `bench_llm.py` isolates), and MLLMReID's (`bench_mllmreid.py`: the three tasks' training step through the LoRA-adapted
-LLM and inference, real-small and LLaVA-1.5-7B with and without gradient checkpointing). Weights are random where no machine here can download them
+LLM and inference, real-small and LLaVA-1.5-7B with and without gradient checkpointing), and VICP's (`bench_vicp.py`:
+the training step at the paper's batch of 256, one category's prompt generation from 64 support pairs through
+Qwen3-0.6B's architecture, and inference with cached prompts against prompts generated per batch). Weights are random where no machine here can download them
 (`pretrained=''`): speed and memory do not depend on them.
 
     python nbs/experiments/bench_gpu.py                      # about 5 minutes on one H100
@@ -53,9 +55,10 @@ def main() -> int:
     ap.add_argument("--precision", default="bf16")
     ap.add_argument("--workers", type=int, default=12, help="decoding processes per loader")
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
-    ap.add_argument("--tables", nargs="*", default=["muva", "lvlm_reid", "mllmreid"], choices=["muva", "lvlm_reid", "mllmreid"],
+    tables = ["muva", "lvlm_reid", "mllmreid", "vicp"]
+    ap.add_argument("--tables", nargs="*", default=tables, choices=tables,
                     help="methods' cost tables (MUVA's Table 13 at --preset: bench_muva.py; LVLM-ReID's rows: "
-                         "bench_lvlm.py; MLLMReID's: bench_mllmreid.py; none: --tables)")
+                         "bench_lvlm.py; MLLMReID's: bench_mllmreid.py; VICP's: bench_vicp.py; none: --tables)")
     args = ap.parse_args()
     paths = get_paths()
     tiny = args.preset == "tiny"
@@ -108,6 +111,11 @@ def main() -> int:
             mllm.append(measure(row, 64, 5, device, args.precision, "mllmreid", MLLM_ROWS))
             torch.cuda.empty_cache()
         print(mllm_table(mllm, out["device"], "gpu"))
+    if device.type == "cuda" and "vicp" in args.tables:
+        from bench_vicp import measure as vicp_measure
+        from bench_vicp import write_table as vicp_table
+        print(vicp_table([vicp_measure("paper", 256, 5, device, args.precision)], out["device"], "gpu"))  # tiny: a CPU row
+        torch.cuda.empty_cache()
     name = f"bench_gpu_{args.backbone}_{args.preset}"
     write_json(paths.figures / f"{name}.json", out)
     md = [f"Training at {h}x{w}, batch 16x4, {args.precision}, {args.backbone} ({args.preset}), on {out['device']}:", "",
