@@ -378,6 +378,10 @@ def train(cfg: RunConfig, stop_after: int | None = None, progress: bool = True) 
             done += 1
             if stop_after is not None and done >= stop_after:
                 return {"run_dir": str(root), "history": history, "finished": False}
+    if not history and not ckpt_path.is_file() and acc.is_main_process:  # epochs=0 (a zero-shot row): the model as
+        save_checkpoint(ckpt_path, {"stage": 0, "epoch": 0, "model": model.state_dict(), "rng": rng_state(),  # evaluated,
+                                    "history": [], "timings": timings, "learned": [],  # for load_run and targets
+                                    "num_classes": loaders.num_classes, "num_cams": loaders.num_cams})
     final = history[-1] if history else {}  # no epoch at all (epochs=0): the untrained model's evaluation alone
     if "mAP" not in final:  # e.g. no evaluating stage ran in this call
         ev = evaluate_model(model, loaders, cfg, acc, progress, root / FEATURES_FILE) if acc.is_main_process else {}
