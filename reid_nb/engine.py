@@ -28,8 +28,7 @@ from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_sta
 from .config import (ConfigError, RunConfig, config_to_dict, get_method, get_paths, load_config,
                             save_config, seed_everything, select_device, select_precision, write_json)
 from .data.formats import DatasetError, Record, ReIDDataset, dataset_from_config, target_root
-from .metrics import (evaluate_features, evaluate_rank, pair_verification, rerank_features,
-                             verification_pairs)
+from .metrics import evaluate_features, evaluate_reranked, pair_verification, verification_pairs
 from .optim import build_optimizer, build_scheduler
 from .data.sampling import Loaders, eval_loaders, make_loaders, set_epoch
 
@@ -150,7 +149,7 @@ def evaluate_model(model: ReIDModel, loaders: Loaders, cfg: RunConfig, accelerat
     if save_to is not None:
         save_checkpoint(save_to, {"query": [qf, qp, qc], "gallery": [gf, gp, gc], "images": _images_key(loaders)})
     if cfg.rerank:
-        res = evaluate_rank(rerank_features(qf, gf, metric=model.metric), qp, gp, qc, gc)
+        res = evaluate_reranked(qf, gf, qp, gp, qc, gc, metric=model.metric)
     else:
         res = evaluate_features(qf, gf, qp, gp, qc, gc, metric=model.metric)
     out = res.summary()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -14,8 +15,8 @@ import torch.nn.functional as F
 
 # %% auto #0
 __all__ = ['EvaluationError', 'pairwise_distance', 'RankResult', 'evaluate_rank', 'evaluate_features', 'load_reference_module',
-           'k_reciprocal_rerank', 'rerank_features', 'roc_auc', 'best_threshold', 'pair_verification',
-           'verification_pairs']
+           'k_reciprocal_rerank', 'sparse_rerank', 'rerank_features', 'evaluate_reranked', 'roc_auc', 'best_threshold',
+           'pair_verification', 'verification_pairs']
 
 # %% ../nbs/20_metrics.ipynb #50735dab
 class EvaluationError(ValueError):
@@ -213,9 +214,59 @@ def _reciprocal(nbr: torch.Tensor) -> torch.Tensor:
     idx = torch.arange(len(nbr), device=nbr.device)[:, None, None]
     return (nbr[nbr] == idx).any(-1)
 
+@dataclass
+class _Neighbourhoods:
+    "The k1 and k1/2 nearest-neighbour lists of every image and their reciprocity (what the expansion reads)."
+    nbr: torch.Tensor  # (N, k1 + 1) nearest first
+    rec: torch.Tensor
+    nbr_h: torch.Tensor  # (N, k1/2 + 1)
+    rec_h: torch.Tensor
+    size_h: torch.Tensor
+
+    @classmethod
+    def of(cls, nbr: torch.Tensor, k1: int) -> "_Neighbourhoods":
+        nbr_h = nbr[:, :int(np.around(k1 / 2.0)) + 1]
+        rec_h = _reciprocal(nbr_h)
+        return cls(nbr, _reciprocal(nbr), nbr_h, rec_h, rec_h.sum(1))
+
+    def members(self, rows: torch.Tensor) -> torch.Tensor:
+        """The expanded k-reciprocal set of each of `rows` (rows x M indices, repeats and the row itself as filler):
+        R(i, k1), plus R(c, k1/2) of each member c that shares more than 2/3 of it with R(i, k1)."""
+        f, r = self.nbr[rows], self.rec[rows]  # R(i, k1) = f[r]
+        cand_h, cand_rh = self.nbr_h[f], self.rec_h[f]  # R(c, k1/2) for every c in the row
+        inside = ((cand_h[..., None] == f[:, None, None, :]) & r[:, None, None, :]).any(-1) & cand_rh
+        accept = r & (inside.sum(-1) > 2.0 / 3.0 * self.size_h[f])
+        return torch.cat([torch.where(r, f, rows[:, None]),
+                          torch.where(accept[..., None] & cand_rh, cand_h, rows[:, None, None]).flatten(1)], 1)
+
+def _min_sums(q_rows, q_cols, q_vals, rows_s, vals_s, starts, counts, out: torch.Tensor, width: int,
+              budget: int) -> None:
+    """Add sum_l min(V[q, l], V[j, l]) into `out` (flat, q-major, `width` columns j) for the query entries (q, l, V[q, l]),
+    pairing each with column l's entries (rows_s, vals_s sorted by column; starts, counts per column), `budget` pairs
+    at a time."""
+    dev = out.device
+    n_pairs = counts[q_cols]
+    ends = torch.cumsum(n_pairs, 0)
+    a = 0
+    while a < len(q_rows):
+        base = ends[a - 1] if a else ends.new_zeros(())
+        b = max(a + 1, int(torch.searchsorted(ends, base + budget, right=True)))
+        np_ = n_pairs[a:b]
+        e = torch.repeat_interleave(torch.arange(a, b, device=dev), np_)
+        offset = torch.arange(len(e), device=dev) - torch.repeat_interleave(torch.cumsum(np_, 0) - np_, np_)
+        partner = starts[q_cols[e]] + offset
+        out.index_add_(0, q_rows[e] * width + rows_s[partner], torch.minimum(q_vals[e], vals_s[partner]))
+        a = b
+
+def _by_column(rows: torch.Tensor, cols: torch.Tensor, vals: torch.Tensor, N: int) -> tuple[torch.Tensor, ...]:
+    "The inverted index of sparse entries: their rows and values sorted by column, and each column's start and count."
+    by_col = torch.argsort(cols, stable=True)
+    counts = torch.bincount(cols, minlength=N)
+    return rows[by_col], vals[by_col], torch.cumsum(counts, 0) - counts, counts
+
 def k_reciprocal_rerank(q_g_dist, q_q_dist, g_g_dist, k1: int = 20, k2: int = 6, lambda_value: float = 0.3,
                         chunk: int = 2048) -> torch.Tensor:
-    "Re-ranked query x gallery distances (Zhong et al. 2017), vectorised in torch."
+    "Re-ranked query x gallery distances (Zhong et al. 2017) from the three distance matrices: dense, vectorised in torch."
     q_g = _as_tensor(q_g_dist, torch.float32)
     dev = q_g.device
     q_q, g_g = (_as_tensor(x, torch.float32).to(dev) for x in (q_q_dist, g_g_dist))
@@ -225,22 +276,11 @@ def k_reciprocal_rerank(q_g_dist, q_q_dist, g_g_dist, k1: int = 20, k2: int = 6,
     for name, x in (("q_g", q_g), ("q_q", q_q), ("g_g", g_g)): _check_finite(x, f"{name} distances")
     dist = torch.cat([torch.cat([q_q, q_g], 1), torch.cat([q_g.T, g_g], 1)], 0).pow_(2)
     dist = (dist / dist.amax(0, keepdim=True)).T.contiguous()  # as the reference: column max, then transpose
-    kh = int(np.around(k1 / 2.0))
-    nbr = _topk_rows(dist, k1 + 1)
-    rec = _reciprocal(nbr)
-    nbr_h = nbr[:, :kh + 1]
-    rec_h = _reciprocal(nbr_h)
-    size_h = rec_h.sum(1)
+    hoods = _Neighbourhoods.of(_topk_rows(dist, k1 + 1), k1)
     V = torch.zeros((N, N), dtype=torch.float32, device=dev)
     for s in range(0, N, chunk):
         rows = torch.arange(s, min(s + chunk, N), device=dev)
-        f, r = nbr[rows], rec[rows]                      # R(i, k1) = f[r]
-        cand_h, cand_rh = nbr_h[f], rec_h[f]             # R(c, k1/2) for every c in the row
-        inside = ((cand_h[..., None] == f[:, None, None, :]) & r[:, None, None, :]).any(-1) & cand_rh
-        accept = r & (inside.sum(-1) > 2.0 / 3.0 * size_h[f])
-        idx = torch.cat([torch.where(r, f, rows[:, None]),
-                         torch.where(accept[..., None] & cand_rh, cand_h, rows[:, None, None]).flatten(1)], 1)
-        member = torch.zeros((len(rows), N), dtype=torch.bool, device=dev).scatter_(1, idx, True)
+        member = torch.zeros((len(rows), N), dtype=torch.bool, device=dev).scatter_(1, hoods.members(rows), True)
         w = torch.exp(-dist[rows]) * member
         V[rows] = w / w.sum(1, keepdim=True)
     dist_q = dist[:nq].clone()
@@ -249,40 +289,115 @@ def k_reciprocal_rerank(q_g_dist, q_q_dist, g_g_dist, k1: int = 20, k2: int = 6,
         V_qe = torch.empty_like(V)
         qe_chunk = max(1, chunk // 4)  # each row gathers k2 full rows of V
         for s in range(0, N, qe_chunk):
-            V_qe[s:s + qe_chunk] = V[nbr[s:s + qe_chunk, :k2]].mean(1)
+            V_qe[s:s + qe_chunk] = V[hoods.nbr[s:s + qe_chunk, :k2]].mean(1)
         V = V_qe
     # Jaccard: S[i, j] = sum over shared non-zero columns l of min(V[i, l], V[j, l]), for query rows i
     rows, cols = V.nonzero(as_tuple=True)
     vals = V[rows, cols]
     del V
-    by_col = torch.argsort(cols, stable=True)
-    rows_s, vals_s = rows[by_col], vals[by_col]
-    counts = torch.bincount(cols, minlength=N)
-    starts = torch.cumsum(counts, 0) - counts
+    inverted = _by_column(rows, cols, vals, N)
     qm = rows < nq
-    q_rows, q_cols, q_vals = rows[qm], cols[qm], vals[qm]
     S = torch.zeros(nq * N, dtype=torch.float32, device=dev)
-    n_pairs = counts[q_cols]
-    ends = torch.cumsum(n_pairs, 0)
-    budget, a = 20_000_000, 0  # query entries per step so that at most ~budget pairs are formed
-    while a < len(q_rows):
-        base = ends[a - 1] if a else ends.new_zeros(())
-        b = max(a + 1, int(torch.searchsorted(ends, base + budget, right=True)))
-        np_ = n_pairs[a:b]
-        e = torch.repeat_interleave(torch.arange(a, b, device=dev), np_)
-        offset = torch.arange(len(e), device=dev) - torch.repeat_interleave(torch.cumsum(np_, 0) - np_, np_)
-        partner = starts[q_cols[e]] + offset
-        S.index_add_(0, q_rows[e] * N + rows_s[partner], torch.minimum(q_vals[e], vals_s[partner]))
-        a = b
+    _min_sums(rows[qm], cols[qm], vals[qm], *inverted, S, N, 20_000_000)
     S = S.view(nq, N)
     jaccard = 1 - S / (2 - S)
     final = jaccard * (1 - lambda_value) + dist_q * lambda_value
     return final[:, nq:]
 
-def rerank_features(qf: torch.Tensor, gf: torch.Tensor, metric: str = "euclidean", **kw) -> torch.Tensor:
-    "k-reciprocal re-ranked distances from query and gallery features."
-    return k_reciprocal_rerank(pairwise_distance(qf, gf, metric), pairwise_distance(qf, qf, metric),
-                               pairwise_distance(gf, gf, metric), **kw)
+# %% ../nbs/20_metrics.ipynb #9b5a625f
+def _paired_distance(a: torch.Tensor, b: torch.Tensor, metric: str) -> torch.Tensor:
+    "`pairwise_distance` of the row pairs (a[i], b[i]), by the same formula."
+    if metric == "euclidean": return a.pow(2).sum(1) + b.pow(2).sum(1) - 2 * (a * b).sum(1)
+    if metric == "cosine": return 1 - (F.normalize(a, dim=1) * F.normalize(b, dim=1)).sum(1)
+    raise EvaluationError(f"metric {metric!r} unknown; use 'euclidean' or 'cosine'")
+
+def _expand_rows(rows: torch.Tensor, cols: torch.Tensor, vals: torch.Tensor, nearest: torch.Tensor,
+                 budget: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Local query expansion of a sparse matrix in CSR order (rows, cols, vals sorted by row, then column): row i
+    becomes the mean of the rows `nearest[i]` (N x k2), in CSR order again; about `budget` entries per step."""
+    N, k2, dev = len(nearest), nearest.shape[1], rows.device
+    ptr = torch.searchsorted(rows, torch.arange(N + 1, device=dev))
+    counts = ptr[1:] - ptr[:-1]
+    step = max(1, int(budget // max(1, k2 * int(counts.max()))))
+    out = []
+    for s in range(0, N, step):
+        src = nearest[s:s + step].flatten()
+        n = counts[src]
+        at = torch.repeat_interleave(torch.arange(len(src), device=dev), n)
+        take = ptr[src][at] + torch.arange(len(at), device=dev) - torch.repeat_interleave(torch.cumsum(n, 0) - n, n)
+        key = (s + at // k2) * N + cols[take]
+        uniq, inv = torch.unique(key, return_inverse=True)  # sorted: CSR order
+        out.append((uniq // N, uniq % N, torch.zeros(len(uniq), device=dev).index_add_(0, inv, vals[take] / k2)))
+    return tuple(torch.cat(t) for t in zip(*out))
+
+def _rows_within(width: int, memory_mb: float, floats: int) -> int:
+    "Rows of `floats` float32 arrays of `width` columns each that fit in `memory_mb`."
+    return max(1, int(memory_mb * 2**20 // (4 * floats * max(width, 1))))
+
+def sparse_rerank(qf: torch.Tensor, gf: torch.Tensor, metric: str = "euclidean", k1: int = 20, k2: int = 6,
+                  lambda_value: float = 0.3, memory_mb: float = 256,
+                  query_chunk: int | None = None) -> Iterator[tuple[int, torch.Tensor]]:
+    """k-reciprocal re-ranking from features in bounded memory, as `k_reciprocal_rerank` on their distances: yields
+    (first query, re-ranked distances of a chunk of queries to the whole gallery). No N x N matrix is formed: the
+    neighbours and each row's maximum come from chunks of rows, V's rows are sparse, and the Jaccard sums run from an
+    inverted index of the gallery's rows. `memory_mb` bounds the working set of each step (`query_chunk`: queries
+    per yielded chunk, default what fits in it)."""
+    x = torch.cat([_as_tensor(qf, torch.float32), _as_tensor(gf, torch.float32).to(_as_tensor(qf).device)])
+    _check_finite(x, "features")
+    N, nq, dev = len(x), len(qf), x.device
+    rowmax = torch.empty(N, device=dev)
+    nbr = torch.empty((N, k1 + 1), dtype=torch.long, device=dev)
+    step = _rows_within(N, memory_mb, 3)
+    for s in range(0, N, step):  # each row's maximum (the reference's normalisation) and its k1 + 1 nearest
+        d = pairwise_distance(x[s:s + step], x, metric).pow_(2)
+        rowmax[s:s + step] = d.amax(1)
+        nbr[s:s + step] = torch.topk(d, k1 + 1, dim=1, largest=False, sorted=True).indices
+        del d
+    hoods = _Neighbourhoods.of(nbr, k1)
+    parts, kh = [], int(np.around(k1 / 2.0))
+    step = _rows_within(x.shape[1] * (k1 + 1) * (kh + 2), memory_mb, 3)  # rows whose members' features fit
+    for s in range(0, N, step):  # V's sparse rows: Gaussian weights over each expanded set
+        rows = torch.arange(s, min(s + step, N), device=dev)
+        m = hoods.members(rows).sort(1).values
+        first = torch.ones_like(m, dtype=torch.bool)
+        first[:, 1:] = m[:, 1:] != m[:, :-1]
+        r, c = first.nonzero(as_tuple=True)
+        i, j = rows[r], m[r, c]
+        parts.append((i, j, torch.exp(-_paired_distance(x[i], x[j], metric).pow(2) / rowmax[i])))
+    rows, cols, w = (torch.cat(t) for t in zip(*parts))  # sorted by row, then column (V in CSR order)
+    vals = w / torch.zeros(N, device=dev).index_add_(0, rows, w)[rows]
+    budget = max(10_000, int(memory_mb * 2**20 // 48))  # pairs or entries per step (~48 bytes each)
+    if k2 != 1: rows, cols, vals = _expand_rows(rows, cols, vals, hoods.nbr[:, :k2], budget)
+    g = rows >= nq
+    inverted = _by_column(rows[g] - nq, cols[g], vals[g], N)  # the gallery rows, by column
+    ptr = torch.searchsorted(rows, torch.arange(nq + 1, device=dev))  # where each query row's entries start
+    ng, step = N - nq, query_chunk or _rows_within(N - nq, memory_mb, 3)
+    for s in range(0, nq, step):
+        e = min(s + step, nq)
+        a, b = int(ptr[s]), int(ptr[e])
+        S = torch.zeros((e - s) * ng, device=dev)
+        _min_sums(rows[a:b] - s, cols[a:b], vals[a:b], *inverted, S, ng, budget)
+        S = S.view(e - s, ng)
+        dist = pairwise_distance(x[s:e], x[nq:], metric).pow_(2) / rowmax[s:e, None]
+        yield s, (1 - S / (2 - S)) * (1 - lambda_value) + dist * lambda_value
+
+def rerank_features(qf: torch.Tensor, gf: torch.Tensor, metric: str = "euclidean", dense: bool = False,
+                    memory_mb: float = 256, **kw) -> torch.Tensor:
+    """k-reciprocal re-ranked query x gallery distances from features: the sparse, bounded-memory path (`dense=True`:
+    the dense one, from the three distance matrices)."""
+    if dense:
+        return k_reciprocal_rerank(pairwise_distance(qf, gf, metric), pairwise_distance(qf, qf, metric),
+                                   pairwise_distance(gf, gf, metric), **kw)
+    return torch.cat([d for _, d in sparse_rerank(qf, gf, metric, memory_mb=memory_mb, **kw)])
+
+def evaluate_reranked(qf, gf, q_pids, g_pids, q_camids, g_camids, metric: str = "euclidean", max_rank: int = 50,
+                      remove_junk: bool = True, memory_mb: float = 256, threads: int | None = 2, **kw) -> RankResult:
+    "`evaluate_features` on k-reciprocal re-ranked distances, chunk by chunk: no query x gallery matrix is kept."
+    qf, gf = _as_tensor(qf), _as_tensor(gf)
+    q_pids, q_camids = _check_labels(len(qf), q_pids, q_camids, "query")
+    g_pids, g_camids = _check_labels(len(gf), g_pids, g_camids, "gallery")
+    chunks = sparse_rerank(qf, gf, metric, memory_mb=memory_mb, query_chunk=_chunk_size(len(gf), memory_mb), **kw)
+    return _evaluate_chunks(chunks, q_pids, q_camids, g_pids, g_camids, min(max_rank, len(gf)), remove_junk, threads)
 
 # %% ../nbs/20_metrics.ipynb #9226e613
 def roc_auc(scores, labels) -> float:

@@ -8,8 +8,11 @@ one machine in one run:
   sources; torchreid's is the same code, but its PyPI package ships no Cython source) and the NumPy
   `eval_market1501` of torchreid and fast-reid, against `reid_nb.metrics.evaluate_rank` (from the matrix)
   and `evaluate_features` (from the features, distances included in its time);
-- k-reciprocal re-ranking (k1=20, k2=6, lambda=0.3) from the same distance matrices: torchreid's and
-  fast-reid's `re_ranking` against `reid_nb.metrics.k_reciprocal_rerank`.
+- k-reciprocal re-ranking (k1=20, k2=6, lambda=0.3): torchreid's and fast-reid's `re_ranking` and
+  `reid_nb.metrics.k_reciprocal_rerank` (dense) from the same squared-Euclidean distance matrices (what torchreid's
+  engine passes), at Market-1501 size only (they hold N x N matrices: 35 GB each at MSMT17 size); and
+  `reid_nb.metrics.evaluate_reranked` (sparse, from the features, in bounded memory) at both sizes: its time includes
+  the distances and the evaluation of the re-ranked chunks.
 
 Every (method, size) runs in a fresh process, which reports the median of its repeats and its peak memory
 above the inputs (resident set size). Needs the dev install (torchreid) plus Cython and network access to
@@ -40,7 +43,7 @@ import torch
 CACHE = Path(os.environ.get("REID_NB_CACHE", Path.home() / ".cache" / "reid_nb" / "peers"))
 SIZES = {"market": dict(nq=3368, ng=15913, ids=750, cams=6), "msmt": dict(nq=11659, ng=82161, ids=3060, cams=15)}
 EVAL_METHODS = ["reid_nb", "reid_nb_features", "fastreid_cython", "torchreid_numpy", "fastreid_numpy"]
-RERANK_METHODS = ["reid_nb", "torchreid", "fastreid"]
+RERANK_METHODS = ["reid_nb", "reid_nb_sparse", "torchreid", "fastreid"]
 
 
 def rss_mb() -> float:
@@ -143,17 +146,17 @@ def rerank_fn(method: str):
 
 def worker(task: str, method: str, size: str, repeats: int) -> dict:
     "Run one (task, method, size) in this process; report median seconds and peak memory above the inputs."
-    from reid_nb.metrics import evaluate_rank, pairwise_distance
+    from reid_nb.metrics import evaluate_rank, evaluate_reranked, pairwise_distance
     qf, gf, qp, gp, qc, gc_ = features(size)
     if task == "eval":
         d = pairwise_distance(qf, gf).numpy()
         fn = eval_fn(method)
         args = (d, qf, gf, qp, gp, qc, gc_)
+    elif method == "reid_nb_sparse":  # from the features: re-ranking and evaluation, chunk by chunk
+        fn, args = lambda: evaluate_reranked(qf, gf, qp, gp, qc, gc_).mAP, ()
     else:
-        if size == "market":  # re-ranking runs on query+gallery of Market-1501 (19,281 images)
-            qg, qq, gg = (pairwise_distance(a, b).clamp_(min=0).sqrt_().numpy() for a, b in ((qf, gf), (qf, qf), (gf, gf)))
-        else:
-            raise SystemExit("re-ranking is benchmarked at Market-1501 size")
+        if size != "market": raise SystemExit("dense re-ranking needs N x N matrices: Market-1501 size only")
+        qg, qq, gg = (pairwise_distance(a, b).numpy() for a, b in ((qf, gf), (qf, qf), (gf, gf)))
         fn, args = rerank_fn(method), (qg, qq, gg)
     gc.collect()
     reset_peak()
@@ -163,7 +166,7 @@ def worker(task: str, method: str, size: str, repeats: int) -> dict:
         t = time.perf_counter()
         value = fn(*args)
         times.append(time.perf_counter() - t)
-    if task == "rerank":
+    if task == "rerank" and method != "reid_nb_sparse":
         value = float(evaluate_rank(value, qp, gp, qc, gc_).mAP)
     return {"task": task, "method": method, "size": size, "median_s": float(np.median(times)), "repeats": repeats,
             "peak_above_inputs_mb": max(0.0, peak_mb() - base), "mAP": float(value)}
@@ -184,10 +187,10 @@ def main() -> None:
     rows, skip = [], set(args.skip.split(",")) if args.skip else set()
     for task in args.tasks.split(","):
         for size in args.sizes.split(","):
-            if task == "rerank" and size != "market": continue
+            if task == "rerank" and size != "market" and method != "reid_nb_sparse": continue  # N x N matrices
             for method in (EVAL_METHODS if task == "eval" else RERANK_METHODS):
                 if method in skip or (size == "msmt" and method.endswith("_numpy")): continue  # hours-long loops
-                reps = 1 if (task == "rerank" and method != "reid_nb") or size == "msmt" else args.repeats
+                reps = 1 if (task == "rerank" and not method.startswith("reid_nb")) or size == "msmt" else args.repeats
                 res = subprocess.run([sys.executable, __file__, "--worker", task, method, size, "--repeats", str(reps)],
                                      capture_output=True, text=True)
                 if res.returncode != 0:
@@ -208,9 +211,10 @@ def write_table(rows: list[dict], path: Path) -> None:
     lines = ["| task | size | method | median s | peak MB above inputs | mAP | time relative to reid_nb |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:
-        ours = next(x for x in rows if x["task"] == r["task"] and x["size"] == r["size"] and x["method"] == "reid_nb")
+        ours = next((x for x in rows if x["task"] == r["task"] and x["size"] == r["size"] and x["method"] == "reid_nb"), None)
+        rel = f"{r['median_s'] / ours['median_s']:.1f}x" if ours else "–"
         lines.append(f"| {r['task']} | {r['size']} | {r['method']} | {r['median_s']:.2f} | {r['peak_above_inputs_mb']:.0f} | "
-                     f"{100 * r['mAP']:.4f} | {r['median_s'] / ours['median_s']:.1f}x |")
+                     f"{100 * r['mAP']:.4f} | {rel} |")
     path.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
