@@ -300,7 +300,8 @@ def run_values(run_dir: str | Path) -> dict[str, float]:
     last = [h for h in res["history"] if h["stage"] == res["history"][-1]["stage"]]
     return {**res["metrics"], **(json.loads(nb.read_text()) if nb.is_file() else {}),
             "trainable M": res["parameters"].get("learned", res["parameters"]["trainable"]) / 1e6,
-            "s/epoch": statistics.median(h["train_s"] for h in last), "train s": res["timings"]["train_s"],
+            "s/epoch": statistics.median(h["train_s"] for h in last) if last else 0.0,  # (zero-shot: no epoch)
+            "train s": res["timings"]["train_s"],
             "images/s": res["timings"]["images_per_s"]}
 
 def _mean_std(xs: list[float]) -> tuple[float, float]:
