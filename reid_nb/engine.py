@@ -175,12 +175,10 @@ def verification_metrics(model: ReIDModel, loaders: Loaders, cfg: RunConfig, acc
     scores = pair_scores(f[pairs[:, 0]], f[pairs[:, 1]], model.metric)
     sp = torch.tensor([r.pid for r in loaders.support])
     s_pairs, s_same = verification_pairs(sp, cfg.verification_pairs, cfg.seed)
-    used = torch.unique(s_pairs)  # only the support images some pair needs are encoded
+    used, local = torch.unique(s_pairs, return_inverse=True)  # only the support images some pair needs are encoded
     sf = extract_features(model, loaders.records_loader([loaders.support[i] for i in used.tolist()]), accelerator,
                           "support features", progress)[0]
-    at = torch.full((len(sp),), -1, dtype=torch.long)
-    at[used] = torch.arange(len(used))
-    s_scores = pair_scores(sf[at[s_pairs[:, 0]]], sf[at[s_pairs[:, 1]]], model.metric)
+    s_scores = pair_scores(sf[local[:, 0]], sf[local[:, 1]], model.metric)
     v = pair_verification(scores, same, s_scores, s_same)
     return {"AUC": v["AUC"], "ACC": v["ACC"]}
 

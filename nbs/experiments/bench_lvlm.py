@@ -84,15 +84,21 @@ TRAINING = "training step = forward, ID + triplet, backward through the frozen L
 WEIGHTS = "random weights but real_small's, which are real: cost does not depend on them"
 
 
-def write_table(rows: list[dict], device_name: str, tag: str, stem: str = "bench_lvlm", title: str = "LVLM-ReID's cost",
-                training: str = TRAINING, weights: str = WEIGHTS) -> str:
-    "Add `rows` to figures/<stem>_<tag>.json (replacing rows of the same name and batch) and write the Markdown."
-    paths = get_paths()
-    path = paths.figures / f"{stem}_{tag}.json"
+def merge_rows(rows: list[dict], device_name: str, name: str) -> list[dict]:
+    "figures/<name>.json's earlier rows with `rows` added (replacing rows of the same name, batch and precision), saved."
+    path = get_paths().figures / f"{name}.json"
     old = json.loads(path.read_text())["rows"] if path.is_file() else []
     key = lambda r: (r["row"], r["batch"], r["precision"])
     merged = [r for r in old if key(r) not in {key(n) for n in rows}] + rows
     write_json(path, {"device": device_name, "torch": torch.__version__, "rows": merged})
+    return merged
+
+
+def write_table(rows: list[dict], device_name: str, tag: str, stem: str = "bench_lvlm", title: str = "LVLM-ReID's cost",
+                training: str = TRAINING, weights: str = WEIGHTS) -> str:
+    "Add `rows` to figures/<stem>_<tag>.json (replacing rows of the same name and batch) and write the Markdown."
+    paths = get_paths()
+    merged = merge_rows(rows, device_name, f"{stem}_{tag}")
     gib = lambda v: "–" if v is None else f"{v:.1f}"
     lora = any(r.get("lora_M") for r in merged)
     md = [f"{title} on {device_name} ({weights}; {training}; median over repeats after a warm-up):", "",

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 
 import torch
 from transformers import Qwen3Config, Qwen3ForCausalLM
 
+from bench_lvlm import merge_rows
 from bench_muva import timed
-from reid_nb.config import get_paths, make_config, write_json
+from reid_nb.config import get_paths, make_config
 from reid_nb.methods.vicp import VICP, InContextPrompter
 from reid_nb.models.llm import LanguageModel, Vocab, smollm2_tokenizer
 
@@ -102,12 +102,7 @@ def measure(name: str, batch: int, repeats: int, device: torch.device, precision
 
 def write_table(rows: list[dict], device_name: str, tag: str) -> str:
     "Add `rows` to figures/bench_vicp_<tag>.json (replacing rows of the same name, batch and precision) and write the Markdown."
-    paths = get_paths()
-    path = paths.figures / f"bench_vicp_{tag}.json"
-    old = json.loads(path.read_text())["rows"] if path.is_file() else []
-    key = lambda r: (r["row"], r["batch"], r["precision"])
-    merged = [r for r in old if key(r) not in {key(n) for n in rows}] + rows
-    write_json(path, {"device": device_name, "torch": torch.__version__, "rows": merged})
+    merged = merge_rows(rows, device_name, f"bench_vicp_{tag}")
     gib = lambda v: "–" if v is None else f"{v:.1f}"
     md = [f"VICP's cost on {device_name} (tiny: the tiny world's weights; paper: random weights of the paper's "
           f"architecture; median over repeats after a warm-up). Training step = the batch's context pairs through the "
@@ -123,7 +118,7 @@ def write_table(rows: list[dict], device_name: str, tag: str) -> str:
            f"{gib(r['train_peak_gib'])} / {gib(r['prompt_peak_gib'])} / {gib(r['infer_peak_gib'])} | "
            f"{r['trainable_M']} | {r['frozen_M']} |" for r in merged]
     text = "\n".join(md) + "\n"
-    (paths.figures / f"bench_vicp_{tag}.md").write_text(text)
+    (get_paths().figures / f"bench_vicp_{tag}.md").write_text(text)
     return text
 
 

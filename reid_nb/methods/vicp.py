@@ -249,18 +249,16 @@ class VICP(ReIDModel):
     def _adapt(self, support: list[Record], loaders, accelerator) -> None:
         pids = torch.tensor([r.pid for r in support])
         pairs, same = context_pairs(pids, self.cfg.support_pairs, self.cfg.seed)
-        used = torch.unique(pairs)
+        used, local = torch.unique(pairs, return_inverse=True)  # the images the pairs need, and the pairs among them
         images = torch.cat([b["image"] for b in loaders.records_loader([support[i] for i in used.tolist()])])
         images = images.to(accelerator.device)
-        at = torch.full((len(support),), -1, dtype=torch.long)
-        at[used] = torch.arange(len(used))
         if self.cfg.few_shot_steps:
             self._adapted["vit"] = few_shot_finetune(self.vit, images, pids[used].to(images.device), self.cfg)
             return
         key = _support_key(support, self.cfg.support_pairs, self.cfg.seed)
         if key not in self.cache:
             with torch.no_grad(), accelerator.autocast():
-                self.cache[key] = self.generate(images[at[pairs[:, 0]]], images[at[pairs[:, 1]]], same.to(images.device))["prompts"]
+                self.cache[key] = self.generate(images[local[:, 0]], images[local[:, 1]], same.to(images.device))["prompts"]
             self.generations += 1
         self.prompts = self.cache[key]
 
