@@ -138,7 +138,8 @@ def _cmd_captions(args) -> int:
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
     vlm = build_vlm(cfg.backbone, cfg.preset, cfg.pretrained).to(device, dtype).eval()
     describe = lambda x: vlm.generate(x.to(device, dtype), args.instruction, args.max_new_tokens)
-    table = generate_captions(describe, ReIDImages(records, transforms_from_config(cfg, False)), out, args.batch_size)
+    table = generate_captions(describe, ReIDImages(records, transforms_from_config(cfg, False)), out, args.batch_size,
+                              table=cached)
     print(f"{len(table)} captions by {cfg.backbone} ({cfg.preset}) in {out}; train with --set caption_file={out}")
     return 0
 

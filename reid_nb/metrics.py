@@ -42,9 +42,8 @@ def _check_finite(x: torch.Tensor, what: str) -> None:
 
 def pairwise_distance(qf: torch.Tensor, gf: torch.Tensor, metric: str = "euclidean") -> torch.Tensor:
     "Distances between rows of `qf` and `gf`: squared Euclidean (torchreid's 'euclidean') or 1 - cosine."
-    if metric == "euclidean":
-        d = qf.pow(2).sum(1, keepdim=True) + gf.pow(2).sum(1)[None] - 2 * qf @ gf.T
-        return d
+    if metric == "euclidean":  # |q|^2 + |g|^2 - 2 q.g, the product and one sum fused (one pass over the result)
+        return torch.addmm(gf.pow(2).sum(1)[None], qf, gf.T, beta=1, alpha=-2).add_(qf.pow(2).sum(1, keepdim=True))
     if metric == "cosine":
         return 1 - F.normalize(qf, dim=1) @ F.normalize(gf, dim=1).T
     raise EvaluationError(f"metric {metric!r} unknown; use 'euclidean' or 'cosine'")

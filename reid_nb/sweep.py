@@ -78,6 +78,7 @@ class SweepSpec:
     # model per source, a mapping from each row to its own reference row
     reference: str | dict[str, str] = ""
     targets: list[str] = field(default_factory=list)  # datasets every run is also tested on: '<target> mAP' columns
+    # (a run's own `targets: [...]` among its overrides replaces them for that run)
     # for tables whose numbers the paper's text lacks: row -> 'higher' or 'lower', the direction of the row's first
     # column against its reference that the text states
     stated: dict[str, str] = field(default_factory=dict)
@@ -117,7 +118,7 @@ def run_parameters(spec: SweepSpec, name: str, profile: str | None = None,
                    overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     "The papermill parameters of variant `name`: its method and config overrides (checked against the config)."
     ov = {**spec.base, **spec.runs[name]}
-    method = ov.pop("method", spec.method)
+    method, targets = ov.pop("method", spec.method), ov.pop("targets", spec.targets)
     if profile:
         prof = {**PROFILES, **spec.profiles}.get(profile)
         if prof is None: raise ConfigError(f"unknown profile {profile!r}; known: {', '.join({**PROFILES, **spec.profiles})}")
@@ -125,7 +126,7 @@ def run_parameters(spec: SweepSpec, name: str, profile: str | None = None,
     ov = {**ov, **(overrides or {})}
     make_config(method, **ov)  # unknown fields and bad values fail here, before anything runs
     params = {"method": method, "overrides": {k: list(v) if isinstance(v, tuple) else v for k, v in ov.items()}}
-    return {**params, "targets": list(spec.targets)} if spec.targets else params
+    return {**params, "targets": list(targets)} if targets else params
 
 def resolved_config(params: dict[str, Any]) -> dict[str, Any]:
     "The full config that `params` describe (so that `{}` and `{num_self: 2}` are the same PromptSG run)."
@@ -167,7 +168,7 @@ def synthpeds_needed(spec: SweepSpec, profile: str | None = None, overrides: dic
         p = run_parameters(spec, name, profile, overrides)
         cfg = make_config(p["method"], **p["overrides"])
         if not cfg.data_root: names |= set(cfg.dataset.split("+"))  # (multi-source: each)
-        if target_root(cfg).resolve() == data: names |= {t for t in spec.targets if parse_target(t)[2] is None}
+        if target_root(cfg).resolve() == data: names |= {t for t in p.get("targets", []) if parse_target(t)[2] is None}
     return sorted(n for n in names if n.startswith("synthpeds"))
 
 def prepare_synthpeds(spec: SweepSpec, profile: str | None = None, overrides: dict[str, Any] | None = None,

@@ -11,7 +11,9 @@ without gradient checkpointing; these rows also measure the LLM layer's frozen-L
 `bench_llm.py` isolates), and MLLMReID's (`bench_mllmreid.py`: the three tasks' training step through the LoRA-adapted
 LLM and inference, real-small and LLaVA-1.5-7B with and without gradient checkpointing), and VICP's (`bench_vicp.py`:
 the training step at the paper's batch of 256, one category's prompt generation from 64 support pairs through
-Qwen3-0.6B's architecture, and inference with cached prompts against prompts generated per batch). Weights are random where no machine here can download them
+Qwen3-0.6B's architecture, and inference with cached prompts against prompts generated per batch), and the
+evaluation and sparse k-reciprocal re-ranking on CUDA tensors (`bench_metrics.py --device cuda`, after a check that
+the re-ranked distances on the GPU equal the CPU's). Weights are random where no machine here can download them
 (`pretrained=''`): speed and memory do not depend on them.
 
     python nbs/experiments/bench_gpu.py                      # about 5 minutes on one H100
@@ -22,7 +24,9 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
+from pathlib import Path
 
 import torch
 
@@ -46,6 +50,17 @@ def steady(history: list[dict], stage: str) -> dict[str, float]:
             "peak_mem_gib": max((h.get("peak_mem_gib", 0.0) for h in recs), default=0.0)}
 
 
+def rerank_on_cuda(nq: int = 600, ng: int = 3000) -> dict:
+    "The sparse re-ranking on CUDA tensors against the same code on the CPU: largest difference and rows ranked alike."
+    from bench_metrics import SIZES, features
+    from reid_nb.metrics import rerank_features
+    SIZES["check"] = dict(nq=nq, ng=ng, ids=150, cams=6)
+    qf, gf = features("check")[:2]
+    cpu, gpu = rerank_features(qf, gf), rerank_features(qf.cuda(), gf.cuda()).cpu()
+    return {"max_abs_diff": float((cpu - gpu).abs().max()),
+            "rows_ranked_alike": float((cpu.argsort(1) == gpu.argsort(1)).all(1).float().mean())}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--backbone", default="ViT-B-16")
@@ -55,10 +70,11 @@ def main() -> int:
     ap.add_argument("--precision", default="bf16")
     ap.add_argument("--workers", type=int, default=12, help="decoding processes per loader")
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
-    tables = ["muva", "lvlm_reid", "mllmreid", "vicp"]
+    tables = ["muva", "lvlm_reid", "mllmreid", "vicp", "rerank"]
     ap.add_argument("--tables", nargs="*", default=tables, choices=tables,
                     help="methods' cost tables (MUVA's Table 13 at --preset: bench_muva.py; LVLM-ReID's rows: "
-                         "bench_lvlm.py; MLLMReID's: bench_mllmreid.py; VICP's: bench_vicp.py; none: --tables)")
+                         "bench_lvlm.py; MLLMReID's: bench_mllmreid.py; VICP's: bench_vicp.py; evaluation and sparse "
+                         "re-ranking on CUDA tensors: bench_metrics.py --device cuda; none: --tables)")
     args = ap.parse_args()
     paths = get_paths()
     tiny = args.preset == "tiny"
@@ -116,6 +132,11 @@ def main() -> int:
         from bench_vicp import write_table as vicp_table
         print(vicp_table([vicp_measure("paper", 256, 5, device, args.precision)], out["device"], "gpu"))  # tiny: a CPU row
         torch.cuda.empty_cache()
+    if device.type == "cuda" and "rerank" in args.tables:
+        out["rerank on cuda"] = rerank_on_cuda()
+        print(out["rerank on cuda"])
+        subprocess.run([sys.executable, str(Path(__file__).with_name("bench_metrics.py")), "--device", "cuda",
+                        "--out", str(paths.figures / "bench_metrics_gpu")], check=True)
     name = f"bench_gpu_{args.backbone}_{args.preset}"
     write_json(paths.figures / f"{name}.json", out)
     md = [f"Training at {h}x{w}, batch 16x4, {args.precision}, {args.backbone} ({args.preset}), on {out['device']}:", "",

@@ -114,21 +114,23 @@ def write_table(rows: list[dict], device_name: str, tag: str, stem: str = "bench
     return text
 
 
-def cli(doc: str, method: str = "lvlm_reid", rows: dict | None = None, table=write_table) -> int:
-    "The command line of a method's cost benchmark: measure the chosen rows of `rows` and write them with `table`."
-    rows = rows or ROWS
+def cli(doc: str, rows: dict, measure_row, table, default_rows=lambda gpu: ["tiny", "real_small"],
+        gpu_batch: int = 64, repeats: int = 5) -> int:
+    """The command line of a method's cost benchmark: `measure_row(name, batch, repeats, device, precision)` for each
+    chosen row of `rows` (default `default_rows(gpu)`), written with `table(measured, device_name, tag)`."""
     ap = argparse.ArgumentParser(description=doc.splitlines()[0])
-    ap.add_argument("--rows", nargs="+", default=["tiny", "real_small"], choices=list(rows))
-    ap.add_argument("--batch", type=int, default=None, help="default: 64 on a GPU (the paper's), 8 on a CPU")
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--rows", nargs="+", default=None, choices=list(rows), help="default: " + ", ".join(default_rows(False))
+                    + " on a CPU, " + ", ".join(default_rows(True)) + " on a GPU")
+    ap.add_argument("--batch", type=int, default=None, help=f"default: {gpu_batch} on a GPU (the paper's), 8 on a CPU")
+    ap.add_argument("--repeats", type=int, default=repeats)
     ap.add_argument("--precision", default=None, help="default: bf16 on a GPU, fp32 on a CPU")
     args = ap.parse_args()
     gpu = torch.cuda.is_available()
     device = torch.device("cuda" if gpu else "cpu")
-    batch, precision = args.batch or (64 if gpu else 8), args.precision or ("bf16" if gpu else "fp32")
+    batch, precision = args.batch or (gpu_batch if gpu else 8), args.precision or ("bf16" if gpu else "fp32")
     measured = []
-    for name in args.rows:
-        measured.append(measure(name, batch, args.repeats, device, precision, method, rows))
+    for name in args.rows or default_rows(gpu):
+        measured.append(measure_row(name, batch, args.repeats, device, precision))
         print(measured[-1], flush=True)
         if gpu: torch.cuda.empty_cache()
     name = torch.cuda.get_device_name() if gpu else f"cpu ({torch.get_num_threads()} threads)"
@@ -137,7 +139,7 @@ def cli(doc: str, method: str = "lvlm_reid", rows: dict | None = None, table=wri
 
 
 def main() -> int:
-    return cli(__doc__)
+    return cli(__doc__, ROWS, measure, write_table)
 
 
 if __name__ == "__main__":

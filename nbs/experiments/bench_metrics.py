@@ -14,11 +14,12 @@ one machine in one run:
   `reid_nb.metrics.evaluate_reranked` (sparse, from the features, in bounded memory) at both sizes: its time includes
   the distances and the evaluation of the re-ranked chunks.
 
-Every (method, size) runs in a fresh process, which reports the median of its repeats and its peak memory
-above the inputs (resident set size). Needs the dev install (torchreid) plus Cython and network access to
+Every repeat of a (method, size) runs in a fresh process, the repeats interleaved across methods (so that a slower
+spell of the machine does not fall on one method only); a row holds their median and the highest peak memory above
+the inputs (resident set size). `--device cuda` runs this project's methods on the GPU (peak: allocated GPU memory). Needs the dev install (torchreid) plus Cython and network access to
 PyPI for fast-reid's sources (`pip download --no-deps fastreid==1.4.0`, no install).
 
-    python nbs/experiments/bench_metrics.py                 # everything (about 20-30 minutes on 2 cores)
+    python nbs/experiments/bench_metrics.py                 # everything (about 25 minutes on 2 cores)
     python nbs/experiments/bench_metrics.py --sizes market --tasks eval
 Results: figures/bench_metrics.json and figures/bench_metrics.md.
 """
@@ -44,6 +45,7 @@ CACHE = Path(os.environ.get("REID_NB_CACHE", Path.home() / ".cache" / "reid_nb" 
 SIZES = {"market": dict(nq=3368, ng=15913, ids=750, cams=6), "msmt": dict(nq=11659, ng=82161, ids=3060, cams=15)}
 EVAL_METHODS = ["reid_nb", "reid_nb_features", "fastreid_cython", "torchreid_numpy", "fastreid_numpy"]
 RERANK_METHODS = ["reid_nb", "reid_nb_sparse", "torchreid", "fastreid"]
+GPU_METHODS = ["reid_nb", "reid_nb_features", "reid_nb_sparse"]  # the peers are NumPy / Cython code
 
 
 def rss_mb() -> float:
@@ -115,12 +117,8 @@ def cython_module(pyx: Path, name: str):
 
 
 def eval_fn(method: str):
-    from reid_nb.metrics import evaluate_features, evaluate_rank, load_reference_module
+    from reid_nb.metrics import load_reference_module
     warnings.simplefilter("ignore")
-    if method == "reid_nb":
-        return lambda d, qf, gf, qp, gp, qc, gc: evaluate_rank(d, qp, gp, qc, gc).mAP
-    if method == "reid_nb_features":
-        return lambda d, qf, gf, qp, gp, qc, gc: evaluate_features(qf, gf, qp, gp, qc, gc).mAP
     if method == "torchreid_numpy":
         m = load_reference_module("torchreid", "reid/metrics/rank.py")
         return lambda d, qf, gf, qp, gp, qc, gc: m.eval_market1501(d, qp, gp, qc, gc, 50)[1]
@@ -136,7 +134,7 @@ def eval_fn(method: str):
 def rerank_fn(method: str):
     from reid_nb.metrics import k_reciprocal_rerank, load_reference_module
     if method == "reid_nb":
-        return lambda qg, qq, gg: k_reciprocal_rerank(torch.from_numpy(qg), torch.from_numpy(qq), torch.from_numpy(gg)).numpy()
+        return k_reciprocal_rerank
     if method == "torchreid":
         return load_reference_module("torchreid", "reid/utils/rerank.py").re_ranking
     if method == "fastreid":
@@ -144,32 +142,41 @@ def rerank_fn(method: str):
     raise SystemExit(f"unknown re-ranking method {method}")
 
 
-def worker(task: str, method: str, size: str, repeats: int) -> dict:
+def worker(task: str, method: str, size: str, repeats: int, device: str = "cpu") -> dict:
     "Run one (task, method, size) in this process; report median seconds and peak memory above the inputs."
-    from reid_nb.metrics import evaluate_rank, evaluate_reranked, pairwise_distance
+    from reid_nb.metrics import evaluate_features, evaluate_rank, evaluate_reranked, pairwise_distance
     qf, gf, qp, gp, qc, gc_ = features(size)
+    cuda = device != "cpu"
+    if cuda:  # this project's methods only: the peers are CPU code
+        if method not in GPU_METHODS: raise SystemExit(f"{method} runs on the CPU only; on {device}: {', '.join(GPU_METHODS)}")
+        qf, gf = qf.to(device), gf.to(device)
+    threads = None if cuda else 2  # NumPy's sorts on the CPU, torch's on the GPU
     if task == "eval":
-        d = pairwise_distance(qf, gf).numpy()
-        fn = eval_fn(method)
-        args = (d, qf, gf, qp, gp, qc, gc_)
+        d = pairwise_distance(qf, gf)
+        if method == "reid_nb": fn, args = lambda: evaluate_rank(d, qp, gp, qc, gc_, threads=threads).mAP, ()
+        elif method == "reid_nb_features": fn, args = lambda: evaluate_features(qf, gf, qp, gp, qc, gc_, threads=threads).mAP, ()
+        else: fn, args = eval_fn(method), (d.numpy(), qf, gf, qp, gp, qc, gc_)
     elif method == "reid_nb_sparse":  # from the features: re-ranking and evaluation, chunk by chunk
-        fn, args = lambda: evaluate_reranked(qf, gf, qp, gp, qc, gc_).mAP, ()
+        fn, args = lambda: evaluate_reranked(qf, gf, qp, gp, qc, gc_, threads=threads).mAP, ()
     else:
         if size != "market": raise SystemExit("dense re-ranking needs N x N matrices: Market-1501 size only")
-        qg, qq, gg = (pairwise_distance(a, b).numpy() for a, b in ((qf, gf), (qf, qf), (gf, gf)))
-        fn, args = rerank_fn(method), (qg, qq, gg)
+        qg, qq, gg = (pairwise_distance(a, b) for a, b in ((qf, gf), (qf, qf), (gf, gf)))
+        fn, args = rerank_fn(method), ((qg, qq, gg) if method == "reid_nb" else (qg.numpy(), qq.numpy(), gg.numpy()))
     gc.collect()
-    reset_peak()
-    base = rss_mb()
+    if cuda: torch.cuda.synchronize(); torch.cuda.reset_peak_memory_stats()
+    else: reset_peak()
+    base = torch.cuda.memory_allocated() / 2**20 if cuda else rss_mb()
     times, value = [], None
     for _ in range(repeats):
         t = time.perf_counter()
         value = fn(*args)
+        if cuda: torch.cuda.synchronize()
         times.append(time.perf_counter() - t)
+    peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else peak_mb()
     if task == "rerank" and method != "reid_nb_sparse":
         value = float(evaluate_rank(value, qp, gp, qc, gc_).mAP)
-    return {"task": task, "method": method, "size": size, "median_s": float(np.median(times)), "repeats": repeats,
-            "peak_above_inputs_mb": max(0.0, peak_mb() - base), "mAP": float(value)}
+    return {"task": task, "method": method, "size": size, "device": device, "median_s": float(np.median(times)),
+            "repeats": repeats, "peak_above_inputs_mb": max(0.0, peak - base), "mAP": float(value)}
 
 
 def main() -> None:
@@ -178,42 +185,68 @@ def main() -> None:
     ap.add_argument("--tasks", default="eval,rerank")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--skip", default="", help="comma-separated methods not to run")
+    ap.add_argument("--device", default="cpu", help=f"'cuda': this project's methods ({', '.join(GPU_METHODS)}) on the GPU")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parents[2] / "figures" / "bench_metrics"))
     ap.add_argument("--worker", nargs=3, metavar=("TASK", "METHOD", "SIZE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        print(json.dumps(worker(*args.worker, args.repeats)))
+        print(json.dumps(worker(*args.worker, args.repeats, args.device)))
         return
     rows, skip = [], set(args.skip.split(",")) if args.skip else set()
+    if args.device != "cpu": skip |= {m for m in EVAL_METHODS + RERANK_METHODS if m not in GPU_METHODS}
     for task in args.tasks.split(","):
         for size in args.sizes.split(","):
-            if task == "rerank" and size != "market" and method != "reid_nb_sparse": continue  # N x N matrices
+            plan = {}  # method -> repeats: every method in its own process, the repeats interleaved across methods
             for method in (EVAL_METHODS if task == "eval" else RERANK_METHODS):
                 if method in skip or (size == "msmt" and method.endswith("_numpy")): continue  # hours-long loops
-                reps = 1 if (task == "rerank" and not method.startswith("reid_nb")) or size == "msmt" else args.repeats
-                res = subprocess.run([sys.executable, __file__, "--worker", task, method, size, "--repeats", str(reps)],
-                                     capture_output=True, text=True)
-                if res.returncode != 0:
-                    print(f"{task} {method} {size} failed:\n{res.stderr[-2000:]}", file=sys.stderr)
-                    continue
-                row = json.loads(res.stdout.strip().splitlines()[-1])
+                if task == "rerank" and size != "market" and method != "reid_nb_sparse": continue  # N x N matrices
+                plan[method] = 1 if (task == "rerank" and not method.startswith("reid_nb")) or size == "msmt" else args.repeats
+            runs: dict[str, list[dict]] = {m: [] for m in plan}
+            for rep in range(max(plan.values(), default=0)):
+                for method in [m for m, n in plan.items() if n > rep]:
+                    res = subprocess.run([sys.executable, __file__, "--worker", task, method, size, "--repeats", "1",
+                                          "--device", args.device], capture_output=True, text=True)
+                    if res.returncode != 0:
+                        print(f"{task} {method} {size} failed:\n{res.stderr[-2000:]}", file=sys.stderr)
+                        plan[method] = 0
+                        continue
+                    runs[method].append(json.loads(res.stdout.strip().splitlines()[-1]))
+            for method, rs in runs.items():
+                if not rs: continue
+                row = {**rs[0], "median_s": float(np.median([r["median_s"] for r in rs])), "repeats": len(rs),
+                       "peak_above_inputs_mb": max(r["peak_above_inputs_mb"] for r in rs)}
                 rows.append(row)
                 print(f"{task:7s} {size:7s} {method:18s} {row['median_s']:8.2f} s  peak +{row['peak_above_inputs_mb']:7.0f} MB  mAP {row['mAP']:.6f}", flush=True)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    rows = merge_rows(out.with_suffix(".json"), rows)
     meta = {"cpu_count": os.cpu_count(), "torch": torch.__version__, "numpy": np.__version__, "rows": rows}
     out.with_suffix(".json").write_text(json.dumps(meta, indent=2))
     write_table(rows, out.with_suffix(".md"))
 
 
+def merge_rows(path: Path, rows: list[dict]) -> list[dict]:
+    """The earlier results at `path` (if any) with `rows` added (replacing earlier rows of the same task, size, method
+    and device), in the table's order."""
+    key = lambda r: (r["task"], r["size"], r["method"], r.get("device", "cpu"))
+    old = json.loads(path.read_text())["rows"] if path.is_file() else []
+    new = {key(r) for r in rows}
+    methods = {"eval": EVAL_METHODS, "rerank": RERANK_METHODS}
+    rank = lambda r: (r["task"] != "eval", r.get("device", "cpu"), r["size"] != "market", methods[r["task"]].index(r["method"]))
+    return sorted([r for r in old if key(r) not in new] + rows, key=rank)
+
+
 def write_table(rows: list[dict], path: Path) -> None:
-    "The results as a Markdown table, each time relative to reid_nb's for the same task and size."
-    lines = ["| task | size | method | median s | peak MB above inputs | mAP | time relative to reid_nb |",
-             "|---|---|---|---|---|---|---|"]
+    """The results as a Markdown table, each time relative to this project's default for the same task, size and device
+    (evaluation: `reid_nb` from the matrix; re-ranking: `reid_nb_sparse`, which is what `evaluate_reranked` runs)."""
+    ref = {"eval": "reid_nb", "rerank": "reid_nb_sparse"}
+    lines = ["| task | size | device | method | median s | peak MB above inputs | mAP | time relative to ours |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        ours = next((x for x in rows if x["task"] == r["task"] and x["size"] == r["size"] and x["method"] == "reid_nb"), None)
+        dev = r.get("device", "cpu")
+        ours = next((x for x in rows if (x["task"], x["size"], x.get("device", "cpu"), x["method"]) == (r["task"], r["size"], dev, ref[r["task"]])), None)
         rel = f"{r['median_s'] / ours['median_s']:.1f}x" if ours else "–"
-        lines.append(f"| {r['task']} | {r['size']} | {r['method']} | {r['median_s']:.2f} | {r['peak_above_inputs_mb']:.0f} | "
+        lines.append(f"| {r['task']} | {r['size']} | {dev} | {r['method']} | {r['median_s']:.2f} | {r['peak_above_inputs_mb']:.0f} | "
                      f"{100 * r['mAP']:.4f} | {rel} |")
     path.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

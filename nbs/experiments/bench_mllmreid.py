@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import sys
 
-from bench_lvlm import cli, write_table
+from bench_lvlm import cli, measure, write_table
 
 ROWS = {  # name -> config overrides (random weights unless the row names its own)
     # the tiny profile's runs: mini-LLaVA's own weights, whose vocabulary (the corpus's tokens) sets the caption loss's cost
@@ -42,7 +42,7 @@ def table(rows: list[dict], device_name: str, tag: str) -> str:
 
 
 def main() -> int:
-    return cli(__doc__, "mllmreid", ROWS, table)
+    return cli(__doc__, ROWS, lambda *a: measure(*a, "mllmreid", ROWS), table)
 
 
 if __name__ == "__main__":

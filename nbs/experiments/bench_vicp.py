@@ -14,14 +14,13 @@ Results: figures/bench_vicp_<cpu|gpu>.json and .md (rows measured earlier on the
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import sys
 
 import torch
 from transformers import Qwen3Config, Qwen3ForCausalLM
 
-from bench_lvlm import merge_rows
+from bench_lvlm import cli, merge_rows
 from bench_muva import timed
 from reid_nb.config import get_paths, make_config
 from reid_nb.methods.vicp import VICP, InContextPrompter
@@ -123,23 +122,8 @@ def write_table(rows: list[dict], device_name: str, tag: str) -> str:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", nargs="+", default=None, choices=list(ROWS), help="default: both on a GPU, tiny on a CPU")
-    ap.add_argument("--batch", type=int, default=None, help="default: 256 on a GPU (the paper's), 8 on a CPU")
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--precision", default=None, help="default: bf16 on a GPU, fp32 on a CPU")
-    args = ap.parse_args()
-    gpu = torch.cuda.is_available()
-    device = torch.device("cuda" if gpu else "cpu")
-    batch, precision = args.batch or (256 if gpu else 8), args.precision or ("bf16" if gpu else "fp32")
-    measured = []
-    for name in args.rows or (list(ROWS) if gpu else ["tiny"]):
-        measured.append(measure(name, batch, args.repeats, device, precision))
-        print(measured[-1], flush=True)
-        if gpu: torch.cuda.empty_cache()
-    name = torch.cuda.get_device_name() if gpu else f"cpu ({torch.get_num_threads()} threads)"
-    print(write_table(measured, name, "gpu" if gpu else "cpu"))
-    return 0
+    return cli(__doc__, ROWS, measure, write_table, default_rows=lambda gpu: list(ROWS) if gpu else ["tiny"],
+               gpu_batch=256, repeats=3)
 
 
 if __name__ == "__main__":

@@ -72,12 +72,13 @@ def write_caption_file(path: str | Path, captions: dict[str, str]) -> Path:
     return write_json(path, [{"file_path": name, "captions": [c]} for name, c in sorted(captions.items())])
 
 def generate_captions(describe: Callable[[torch.Tensor], list[str]], images: torch.utils.data.Dataset, out: str | Path,
-                      batch_size: int = 32, save_every: int = 10, progress: bool = True) -> dict[str, str]:
+                      batch_size: int = 32, save_every: int = 10, progress: bool = True,
+                      table: dict[str, str] | None = None) -> dict[str, str]:
     """Caption every image of `images` (a dataset of dicts with 'image' and 'index' over `images.records`, such as
     `ReIDImages`) that has no caption and is not in the cache `out` yet, with `describe`; returns the cache's table
-    (file name -> caption), which is also written to `out`."""
+    (file name -> caption), which is also written to `out`. `table`: the cache's contents if the caller has read them."""
     out = Path(out)
-    table = read_caption_file(out) if out.is_file() else {}
+    table = dict(table) if table is not None else read_caption_file(out) if out.is_file() else {}
     todo = [i for i, r in enumerate(images.records) if not r.caption.strip() and Path(r.path).name not in table]
     if not todo: return table
     loader = torch.utils.data.DataLoader(torch.utils.data.Subset(images, todo), batch_size=batch_size, shuffle=False)

@@ -29,17 +29,14 @@ CSS_MODES = ("patch", "token", "none")  # CSS-x^p (the paper's default), CSS-v_r
 
 def vlm_parts(vlm: VLM) -> tuple[nn.Module, nn.Module]:
     "(visual model, LLM) of `vlm`: the vision tower with its connector or merger, and the language model with its output layer."
-    m = vlm.model
-    if vlm.family == "qwen2_vl": return m.model.visual, nn.ModuleList([m.model.language_model, m.lm_head])
-    if vlm.family == "llava":
-        return nn.ModuleList([m.model.vision_tower, m.model.multi_modal_projector]), nn.ModuleList([m.model.language_model, m.lm_head])
-    return nn.ModuleList([m.encoder, m.connector]), m.llm
+    p = vlm.parts
+    return p.visual, p.llm if p.head is None else nn.ModuleList([p.llm, p.head])
 
 def _hook_points(vlm: VLM) -> tuple[nn.Module, nn.Module, int]:
     "Where the patch embeddings leave (with their width) and where the visual tokens that enter the LLM leave."
     m = vlm.model
-    if vlm.family == "qwen2_vl": return m.model.visual.patch_embed, m.model.visual.merger, m.model.visual.config.embed_dim
-    if vlm.family == "real_small": return m.encoder, m.connector, m.encoder.out_dim
+    if vlm.family == "qwen2_vl": return m.model.visual.patch_embed, vlm.parts.connector, m.model.visual.config.embed_dim
+    if vlm.family == "real_small": return m.encoder, vlm.parts.connector, m.encoder.out_dim
     raise ConfigError(f"LVLM-ReID runs on qwen2_vl or real_small, not {vlm.family!r}")
 
 # %% ../../nbs/53_methods_lvlm_reid.ipynb #1caf7acf

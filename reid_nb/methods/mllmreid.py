@@ -98,19 +98,19 @@ class MLLMReIDConfig(RunConfig):
     lr_steps: tuple[int, ...] = (30, 50)
 
 # %% ../../nbs/54_methods_mllmreid.ipynb #3e91ec16
+def _check_family(vlm: VLM) -> None:
+    if vlm.family not in ("llava", "real_small"):
+        raise ConfigError(f"MLLMReID runs on llava or real_small, not {vlm.family!r}")
+
 def projector(vlm: VLM) -> nn.Module:
     "The module that maps the visual encoder's tokens into the LLM: its input is what the encoder gives the LLM."
-    m = vlm.model
-    if vlm.family == "llava": return m.model.multi_modal_projector
-    if vlm.family == "real_small": return m.connector
-    raise ConfigError(f"MLLMReID runs on llava or real_small, not {vlm.family!r}")
+    _check_family(vlm)
+    return vlm.parts.connector
 
 def language_model(vlm: VLM) -> nn.Module:
     "The VLM's language model, where the LoRA adapters go (LLaVA's without its output layer)."
-    m = vlm.model
-    if vlm.family == "llava": return m.model.language_model
-    if vlm.family == "real_small": return m.llm
-    raise ConfigError(f"MLLMReID runs on llava or real_small, not {vlm.family!r}")
+    _check_family(vlm)
+    return vlm.parts.llm
 
 def lora_llm(vlm: VLM, r: int, alpha: int, dropout: float) -> nn.Module:
     """Put LoRA adapters (peft) on the linear layers of the VLM's language model, in place, and return the wrapped

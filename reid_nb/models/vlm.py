@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import torch
 import torch.nn as nn
@@ -19,8 +19,8 @@ from .weights import find_hf_folder, load_state, tinyworld_weights, weights_meta
 
 # %% auto #0
 __all__ = ['IMAGE_TOKENS', 'TINY_VLM', 'PAPER_VLM_ARCH', 'VLM_CLASSES', 'PAPER_VLMS', 'vlm_tokenizer', 'chat_prompt',
-           'vlm_config', 'qwen2vl_patches', 'pad_square', 'VLM', 'build_vlm', 'EncoderLLM', 'build_real_small',
-           'clip_vision_to_hf']
+           'vlm_config', 'qwen2vl_patches', 'pad_square', 'VLMParts', 'VLM', 'build_vlm', 'EncoderLLM',
+           'build_real_small', 'clip_vision_to_hf']
 
 # %% ../../nbs/36_models_vlm.ipynb #f6d97f3a
 IMAGE_TOKENS = {"qwen2_vl": ("<|vision_start|>", "<|image_pad|>", "<|vision_end|>"), "llava": ("<image>",),
@@ -108,6 +108,13 @@ def pad_square(images: torch.Tensor) -> torch.Tensor:
 # %% ../../nbs/36_models_vlm.ipynb #5f9cffb7
 VLM_CLASSES = {"qwen2_vl": Qwen2VLForConditionalGeneration, "llava": LlavaForConditionalGeneration}  # transformers' own
 
+class VLMParts(NamedTuple):
+    "A VLM's modules by role, whatever its family names them."
+    visual: nn.Module  # the vision tower with its connector: everything that turns pixels into the LLM's image tokens
+    connector: nn.Module  # the module whose output the LLM receives as image tokens
+    llm: nn.Module  # the language model (without its output layer where that is a separate module)
+    head: nn.Module | None  # the output layer, None when `llm` holds it
+
 class VLM(nn.Module):
     """A VLM (Qwen2-VL, LLaVA or an `EncoderLLM`) with what the methods need around it: its vocabulary, the image layout its
     vision tower expects, chat-format prompts with the image tokens expanded, caption loss, generation and the hidden
@@ -120,6 +127,16 @@ class VLM(nn.Module):
     def end_id(self) -> int:
         "The model id of the token that ends a turn (the tokenizer's end of sequence: <|im_end|> in ChatML)."
         return self.vocab.id(self.vocab.tokenizer.eos_token)
+
+    @property
+    def parts(self) -> VLMParts:
+        "The model's visual model, connector, language model and output layer (`VLMParts`)."
+        m = self.model
+        if self.family == "qwen2_vl": return VLMParts(m.model.visual, m.model.visual.merger, m.model.language_model, m.lm_head)
+        if self.family == "llava":
+            return VLMParts(nn.ModuleList([m.model.vision_tower, m.model.multi_modal_projector]), m.model.multi_modal_projector,
+                            m.model.language_model, m.lm_head)
+        return VLMParts(nn.ModuleList([m.encoder, m.connector]), m.connector, m.llm, None)
 
     @property
     def image_token_id(self) -> int:
