@@ -333,6 +333,34 @@ def _rows_within(width: int, memory_mb: float, floats: int) -> int:
     "Rows of `floats` float32 arrays of `width` columns each that fit in `memory_mb`."
     return max(1, int(memory_mb * 2**20 // (4 * floats * max(width, 1))))
 
+def _nearest_and_max(x: torch.Tensor, k: int, metric: str, memory_mb: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The k nearest rows of every row of `x` (N x k indices, nearest first) and each row's largest distance, both by
+    squared `pairwise_distance` (the reference's), from blocks of the symmetric N x N matrix: each block above the
+    diagonal is computed once and read for its rows and, transposed, for its columns."""
+    N, dev = len(x), x.device
+    k = min(k, N)
+    b = max(k, int((memory_mb * 2**20 / 12) ** 0.5))  # a b x b block, its transpose and the top-k's temporaries
+    best = torch.full((N, k), float("inf"), device=dev)
+    idx = torch.zeros((N, k), dtype=torch.long, device=dev)
+    rowmax = torch.full((N,), -float("inf"), device=dev)
+
+    def take(r: int, d: torch.Tensor, c: int) -> None:  # rows r.. see columns c.. at distances d
+        rows = slice(r, r + len(d))
+        rowmax[rows] = torch.maximum(rowmax[rows], d.amax(1))
+        v, i = torch.topk(d, min(k, d.shape[1]), dim=1, largest=False)
+        v, i = torch.cat([best[rows], v], 1), torch.cat([idx[rows], i + c], 1)
+        keep = torch.topk(v, k, dim=1, largest=False).indices
+        best[rows], idx[rows] = v.gather(1, keep), i.gather(1, keep)
+
+    for s in range(0, N, b):
+        for t in range(s, N, b):
+            d = pairwise_distance(x[s:s + b], x[t:t + b], metric).pow_(2)
+            take(s, d, t)
+            if t != s: take(t, d.T.contiguous(), s)
+    by_index = idx.sort(1)  # nearest first; equal distances in index order
+    order = torch.sort(best.gather(1, by_index.indices), dim=1, stable=True).indices
+    return by_index.values.gather(1, order), rowmax
+
 def sparse_rerank(qf: torch.Tensor, gf: torch.Tensor, metric: str = "euclidean", k1: int = 20, k2: int = 6,
                   lambda_value: float = 0.3, memory_mb: float = 256,
                   query_chunk: int | None = None) -> Iterator[tuple[int, torch.Tensor]]:
@@ -344,14 +372,7 @@ def sparse_rerank(qf: torch.Tensor, gf: torch.Tensor, metric: str = "euclidean",
     x = torch.cat([_as_tensor(qf, torch.float32), _as_tensor(gf, torch.float32).to(_as_tensor(qf).device)])
     _check_finite(x, "features")
     N, nq, dev = len(x), len(qf), x.device
-    rowmax = torch.empty(N, device=dev)
-    nbr = torch.empty((N, k1 + 1), dtype=torch.long, device=dev)
-    step = _rows_within(N, memory_mb, 3)
-    for s in range(0, N, step):  # each row's maximum (the reference's normalisation) and its k1 + 1 nearest
-        d = pairwise_distance(x[s:s + step], x, metric).pow_(2)
-        rowmax[s:s + step] = d.amax(1)
-        nbr[s:s + step] = torch.topk(d, k1 + 1, dim=1, largest=False, sorted=True).indices
-        del d
+    nbr, rowmax = _nearest_and_max(x, k1 + 1, metric, memory_mb)
     hoods = _Neighbourhoods.of(nbr, k1)
     parts, kh = [], int(np.around(k1 / 2.0))
     step = _rows_within(x.shape[1] * (k1 + 1) * (kh + 2), memory_mb, 3)  # rows whose members' features fit
