@@ -310,6 +310,14 @@ def _mean_std(xs: list[float]) -> tuple[float, float]:
     xs = [x for x in xs if x == x]
     return (statistics.fmean(xs) if xs else float("nan"), statistics.stdev(xs) if len(xs) > 1 else float("nan"))
 
+def _not_tested_on(spec: SweepSpec, name: str) -> set[str]:
+    """The spec's targets that run `name` is not tested on in this table, when it names its own `targets` (a run that
+    another spec shares may hold numbers on more targets: they stay out of this table's row)."""
+    names = lambda ts: {parse_target(t)[0] for t in ts}
+    own = spec.runs[name].get("targets")
+    if own is None: return set()
+    return (names(spec.targets) | {t for r in spec.runs.values() for t in names(r.get("targets", []))}) - names(own)
+
 def collect_sweep(spec: SweepSpec, outcomes: list[RunOutcome]) -> pd.DataFrame:
     "The paper-shaped table: one row per variant, our value of each column (mean and std over seeds) and the paper's."
     by_variant: dict[str, list[RunOutcome]] = {}
@@ -318,9 +326,10 @@ def collect_sweep(spec: SweepSpec, outcomes: list[RunOutcome]) -> pd.DataFrame:
     rows = {}
     for name, os_ in by_variant.items():
         vals = [run_values(o.run_dir) for o in os_ if o.status != "failed"]
-        row = {}
+        row, hidden = {}, _not_tested_on(spec, name)
         for col in spec.columns:
-            mean, std = _mean_std([v.get(col, float("nan")) for v in vals])
+            shown = not any(col.startswith(f"{t} ") for t in hidden)
+            mean, std = _mean_std([v.get(col, float("nan")) if shown else float("nan") for v in vals])
             row[col] = mean
             if seeded: row[f"{col} std"] = std
         row.update({f"paper {col}": spec.paper.get(name, {}).get(col, float("nan")) for col in spec.columns
@@ -334,11 +343,13 @@ def collect_sweep(spec: SweepSpec, outcomes: list[RunOutcome]) -> pd.DataFrame:
     return df
 
 def shown_table(df: pd.DataFrame) -> pd.DataFrame:
-    "The table as printed: 'mean ± std' where a column has a std column beside it."
+    "The table as printed: 'mean ± std' where a column has a std column beside it ('–' where there is no value)."
     out = df.copy()
     for col in [c for c in df.columns if f"{c} std" in df.columns]:
-        out[col] = [f"{m:.2f} ± {s:.2f}" if s == s else f"{m:.2f}" for m, s in zip(df[col], df[f"{col} std"])]
+        out[col] = ["–" if m != m else f"{m:.2f} ± {s:.2f}" if s == s else f"{m:.2f}" for m, s in zip(df[col], df[f"{col} std"])]
         out = out.drop(columns=f"{col} std")
+    for col in [c for c in out.columns if c.startswith("paper ")]:
+        out[col] = ["–" if v != v else f"{v:.2f}" for v in out[col]]
     return out
 
 def headline(spec: SweepSpec, name: str) -> str | None:
