@@ -28,11 +28,11 @@ from .config import ConfigError, config_to_dict, get_paths, make_config, write_j
 from .data.formats import parse_target, target_root
 
 # %% auto #0
-__all__ = ['TINY', 'PROFILES', 'PROFILE_SEEDS', 'DEMO_SPECS', 'MORE_SPECS', 'SweepSpec', 'load_sweep', 'run_parameters',
-           'resolved_config', 'run_folder_for', 'RunOutcome', 'is_finished', 'synthpeds_needed', 'prepare_synthpeds',
-           'execute_run', 'run_in_process', 'sweep_seeds', 'run_sweeps', 'run_sweep', 'run_values', 'collect_sweep',
-           'shown_table', 'headline', 'reference_of', 'direction_table', 'save_table', 'copy_figures', 'spec_path',
-           'sweep_tables', 'sweep_table']
+__all__ = ['TINY', 'PROFILES', 'PROFILE_SEEDS', 'DEMO_SPECS', 'MORE_SPECS', 'SweepSpec', 'load_sweep', 'run_targets',
+           'run_parameters', 'resolved_config', 'run_folder_for', 'RunOutcome', 'is_finished', 'synthpeds_needed',
+           'prepare_synthpeds', 'execute_run', 'run_in_process', 'sweep_seeds', 'run_sweeps', 'run_sweep', 'run_values',
+           'collect_sweep', 'shown_table', 'headline', 'reference_of', 'direction_table', 'save_table', 'copy_figures',
+           'spec_path', 'sweep_tables', 'sweep_table']
 
 # %% ../nbs/42_sweep.ipynb #f32ac9cf
 _TINY_PROMPTS = dict(stage1_epochs=10, stage1_lr=5e-3, stage1_batch_size=32)  # CLIP-ReID's stage 1, and MUVA's
@@ -114,11 +114,16 @@ def load_sweep(path: str | Path) -> SweepSpec:
             raise ConfigError(f"{path}: run {name!r}: {e}") from None
     return spec
 
+def run_targets(spec: SweepSpec, name: str) -> list[str]:
+    "The datasets run `name` is tested on after training: its own `targets` (or the base's) if given, else the spec's."
+    return list({**spec.base, **spec.runs[name]}.get("targets", spec.targets))
+
 def run_parameters(spec: SweepSpec, name: str, profile: str | None = None,
                    overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     "The papermill parameters of variant `name`: its method and config overrides (checked against the config)."
     ov = {**spec.base, **spec.runs[name]}
-    method, targets = ov.pop("method", spec.method), ov.pop("targets", spec.targets)
+    method, targets = ov.pop("method", spec.method), run_targets(spec, name)
+    ov.pop("targets", None)
     if profile:
         prof = {**PROFILES, **spec.profiles}.get(profile)
         if prof is None: raise ConfigError(f"unknown profile {profile!r}; known: {', '.join({**PROFILES, **spec.profiles})}")
@@ -313,10 +318,9 @@ def _mean_std(xs: list[float]) -> tuple[float, float]:
 def _not_tested_on(spec: SweepSpec, name: str) -> set[str]:
     """The spec's targets that run `name` is not tested on in this table, when it names its own `targets` (a run that
     another spec shares may hold numbers on more targets: they stay out of this table's row)."""
+    if "targets" not in {**spec.base, **spec.runs[name]}: return set()
     names = lambda ts: {parse_target(t)[0] for t in ts}
-    own = spec.runs[name].get("targets")
-    if own is None: return set()
-    return (names(spec.targets) | {t for r in spec.runs.values() for t in names(r.get("targets", []))}) - names(own)
+    return names(spec.targets).union(*(names(run_targets(spec, r)) for r in spec.runs)) - names(run_targets(spec, name))
 
 def collect_sweep(spec: SweepSpec, outcomes: list[RunOutcome]) -> pd.DataFrame:
     "The paper-shaped table: one row per variant, our value of each column (mean and std over seeds) and the paper's."

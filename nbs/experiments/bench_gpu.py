@@ -52,10 +52,9 @@ def steady(history: list[dict], stage: str) -> dict[str, float]:
 
 def rerank_on_cuda(nq: int = 600, ng: int = 3000) -> dict:
     "The sparse re-ranking on CUDA tensors against the same code on the CPU: largest difference and rows ranked alike."
-    from bench_metrics import SIZES, features
+    from bench_metrics import features
     from reid_nb.metrics import rerank_features
-    SIZES["check"] = dict(nq=nq, ng=ng, ids=150, cams=6)
-    qf, gf = features("check")[:2]
+    qf, gf = features(dict(nq=nq, ng=ng, ids=150, cams=6))[:2]
     cpu, gpu = rerank_features(qf, gf), rerank_features(qf.cuda(), gf.cuda()).cpu()
     return {"max_abs_diff": float((cpu - gpu).abs().max()),
             "rows_ranked_alike": float((cpu.argsort(1) == gpu.argsort(1)).all(1).float().mean())}

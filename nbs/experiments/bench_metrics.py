@@ -16,7 +16,8 @@ one machine in one run:
 
 Every repeat of a (method, size) runs in a fresh process, the repeats interleaved across methods (so that a slower
 spell of the machine does not fall on one method only); a row holds their median and the highest peak memory above
-the inputs (resident set size). `--device cuda` runs this project's methods on the GPU (peak: allocated GPU memory). Needs the dev install (torchreid) plus Cython and network access to
+the inputs (resident set size). `--device cuda` runs this project's methods on the GPU (peak: allocated GPU
+memory). Needs the dev install (torchreid, Cython) and network access to
 PyPI for fast-reid's sources (`pip download --no-deps fastreid==1.4.0`, no install).
 
     python nbs/experiments/bench_metrics.py                 # everything (about 25 minutes on 2 cores)
@@ -65,9 +66,10 @@ def reset_peak() -> None:
         f.write("5")
 
 
-def features(size: str, dim: int = 512, seed: int = 0):
-    "Identity-structured features: per-id centres, per-camera shifts, per-image noise (same for every method)."
-    s = SIZES[size]
+def features(size: str | dict, dim: int = 512, seed: int = 0):
+    """Identity-structured features: per-id centres, per-camera shifts, per-image noise (same for every method), at a
+    size of `SIZES` or one given as a dict of the same keys."""
+    s = SIZES[size] if isinstance(size, str) else size
     g = torch.Generator().manual_seed(seed)
     centres = torch.randn(s["ids"], dim, generator=g)
     cam_shift = 0.6 * torch.randn(s["cams"], dim, generator=g)
@@ -121,13 +123,13 @@ def eval_fn(method: str):
     warnings.simplefilter("ignore")
     if method == "torchreid_numpy":
         m = load_reference_module("torchreid", "reid/metrics/rank.py")
-        return lambda d, qf, gf, qp, gp, qc, gc: m.eval_market1501(d, qp, gp, qc, gc, 50)[1]
+        return lambda d, qp, gp, qc, gc: m.eval_market1501(d, qp, gp, qc, gc, 50)[1]
     if method == "fastreid_numpy":
         m = load_file(fastreid_sources() / "evaluation" / "rank.py", "fastreid_rank")
-        return lambda d, qf, gf, qp, gp, qc, gc: float(np.mean(m.eval_market1501(d, qp, gp, qc, gc, 50)[1]))
+        return lambda d, qp, gp, qc, gc: float(np.mean(m.eval_market1501(d, qp, gp, qc, gc, 50)[1]))
     if method == "fastreid_cython":
         m = cython_module(fastreid_sources() / "evaluation" / "rank_cylib" / "rank_cy.pyx", "fastreid_rank_cy")
-        return lambda d, qf, gf, qp, gp, qc, gc: float(np.mean(m.evaluate_cy(d, qp, gp, qc, gc, 50, False)[1]))
+        return lambda d, qp, gp, qc, gc: float(np.mean(m.evaluate_cy(d, qp, gp, qc, gc, 50, False)[1]))
     raise SystemExit(f"unknown evaluation method {method}")
 
 
@@ -155,7 +157,7 @@ def worker(task: str, method: str, size: str, repeats: int, device: str = "cpu")
         d = pairwise_distance(qf, gf)
         if method == "reid_nb": fn, args = lambda: evaluate_rank(d, qp, gp, qc, gc_, threads=threads).mAP, ()
         elif method == "reid_nb_features": fn, args = lambda: evaluate_features(qf, gf, qp, gp, qc, gc_, threads=threads).mAP, ()
-        else: fn, args = eval_fn(method), (d.numpy(), qf, gf, qp, gp, qc, gc_)
+        else: fn, args = eval_fn(method), (d.numpy(), qp, gp, qc, gc_)
     elif method == "reid_nb_sparse":  # from the features: re-ranking and evaluation, chunk by chunk
         fn, args = lambda: evaluate_reranked(qf, gf, qp, gp, qc, gc_, threads=threads).mAP, ()
     else:

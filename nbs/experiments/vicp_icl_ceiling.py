@@ -6,7 +6,7 @@ the tiny profile it stalls near 3.1. This script asks what the frozen LLM allows
 reports the highest probability reached, the label words' embedding norms against the vocabulary's, and the lowest
 ICL loss those probabilities permit (a perfect reader of the pairs, half of them labelled each word). It needs the tiny world's LLM (`reid-nb pretrain`), or a paper-scale LLM folder.
 
-    python nbs/experiments/vicp_icl_ceiling.py                       # the tiny world's LLM (about a minute on 2 cores)
+    python nbs/experiments/vicp_icl_ceiling.py                       # the tiny world's LLM (1-2 minutes on 2 cores)
     python nbs/experiments/vicp_icl_ceiling.py --family qwen3 --preset paper --pretrained /path/to/Qwen3-0.6B
 Results: figures/vicp_icl_ceiling_<family>_<preset>.json.
 """
