@@ -30,6 +30,7 @@ the cost per image on a CPU).
     python nbs/experiments/bench_cuhk03.py --method promptsg
     python nbs/experiments/bench_cuhk03.py --method muva
     python nbs/experiments/bench_cuhk03.py --method clip_baseline
+    python nbs/experiments/bench_cuhk03.py --method muva --epochs 8 --seed 1   # adds a seed: mean ± std
     python nbs/experiments/bench_cuhk03.py --method bot --epochs 4 --height 256 --width 128
     python nbs/experiments/bench_cuhk03.py --method lvlm_reid --height 320 --width 160 --device cuda
 Results: figures/bench_cuhk03_<method>.json and .md (numbers only, no images), with the other methods' results of
@@ -71,14 +72,65 @@ def method_overrides(method: str, lr: float) -> dict:
     return {**hybrid, **stage1, "part_boxes": "layout", "calibrate_parts": False, "freeze_patch_embedding": False}
 
 
-def other_rows(method: str, figures) -> list[tuple[str, dict]]:
-    "The trained rows of this benchmark's other methods, for comparison."
+SEED_KEYS = ("trained", "targets", "train_s", "median_epoch_s", "run_dir", "git")  # what differs by seed
+SAME_RUN_IGNORES = ("seed", "run_dir", "resume", "device", "num_workers", "eval_batch_size")
+
+
+def seed_runs(bench: dict) -> dict[str, dict]:
+    "A benchmark file's runs by seed (a file written before seeds were recorded holds its config's one seed)."
+    if "seeds" in bench: return bench["seeds"]
+    return {str(bench["config"].get("seed", 0)): {k: bench[k] for k in SEED_KEYS if k in bench}}
+
+
+
+def same_recipe(a: dict, b: dict) -> bool:
+    "Two runs' configs agree on every setting but the seed and where or how they ran (keys both know)."
+    return all(a[k] == b[k] for k in a.keys() & b.keys() if k not in SAME_RUN_IGNORES)
+
+
+def mean_std(rows: list[dict]) -> tuple[dict, dict]:
+    "Per metric, the mean and (over two or more seeds) the sample std of the seeds' results."
+    keys = [k for k in rows[0] if all(isinstance(r.get(k), (int, float)) for r in rows)]
+    mean = {k: statistics.fmean(r[k] for r in rows) for k in keys}
+    return mean, ({k: statistics.stdev(r[k] for r in rows) for k in keys} if len(rows) > 1 else {})
+
+
+def merge_seed(path, out: dict, seed: int) -> dict:
+    "Add this seed's run to the benchmark file's earlier seeds of the same recipe (others are replaced, and said so)."
+    seeds = {}
+    if path.is_file():
+        old = json.loads(path.read_text())
+        if same_recipe(old["config"], out["config"]): seeds = seed_runs(old)
+        else: print(f"{path.name}: its runs used another recipe; replaced by this one", file=sys.stderr)
+    seeds[str(seed)] = {k: out[k] for k in SEED_KEYS if k in out}
+    out = {**out, "seeds": dict(sorted(seeds.items(), key=lambda kv: int(kv[0])))}
+    runs = list(out["seeds"].values())
+    out["trained"], out["trained_std"] = mean_std([r["trained"] for r in runs])
+    if all("targets" in r for r in runs):
+        ts = {t: mean_std([r["targets"][t] for r in runs]) for t in runs[0]["targets"] if all(t in r["targets"] for r in runs)}
+        out["targets"], out["targets_std"] = {t: m for t, (m, _) in ts.items()}, {t: s for t, (_, s) in ts.items()}
+    return out
+
+
+def cell(mean: dict, std: dict, key: str) -> str:
+    "A table cell: the mean, with '± std' over seeds when there are several."
+    return f"{mean[key]:.1f} ± {std[key]:.1f}" if key in std else f"{mean[key]:.1f}"
+
+
+def runs_label(bench: dict) -> str:
+    "How many seeds a row averages ('1 seed' rows are single runs)."
+    n = len(seed_runs(bench))
+    return f"{bench['epochs']} epochs, {n} seed{'s' if n > 1 else ''}"
+
+
+def other_rows(method: str, figures) -> list[tuple[str, dict, dict]]:
+    "The trained rows of this benchmark's other methods, for comparison (mean and std over their seeds)."
     rows = []
     for m in NAMES:
         f = figures / f"bench_cuhk03_{m}.json"
         if m != method and f.is_file():
             b = json.loads(f.read_text())
-            rows.append((f"{NAMES[m]}, {b['epochs']} epochs (bench_cuhk03_{m}.json)", b["trained"]))
+            rows.append((f"{NAMES[m]}, {runs_label(b)} (bench_cuhk03_{m}.json)", b["trained"], b.get("trained_std", {})))
     return rows
 
 
@@ -89,8 +141,9 @@ def main() -> int:
     ap.add_argument("--height", type=int, default=128)
     ap.add_argument("--width", type=int, default=64)
     ap.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (BoT's 3.5e-4 is tuned for 120 epochs)")
+    ap.add_argument("--seed", type=int, default=0, help="added to the file's earlier seeds of the same recipe")
     ap.add_argument("--device", default="cpu", help="'cuda' for a GPU (bf16)")
-    ap.add_argument("--run-dir", default=None, help="default: runs/bench-cuhk03-<method>-<h>x<w>-<epochs>ep-lr<lr>")
+    ap.add_argument("--run-dir", default=None, help="default: runs/bench-cuhk03-<method>-<h>x<w>-<epochs>ep-lr<lr>[-seed<s>]")
     ap.add_argument("--targets", default="synthpeds_cuhk,synthpeds_market",
                     help="tiny-world domains to evaluate the hybrid runs on after training ('' for none)")
     args = ap.parse_args()
@@ -99,11 +152,12 @@ def main() -> int:
         print("../shared/data/cuhk03_pair1 is not present; nothing to benchmark", file=sys.stderr)
         return 1
     paths, m, e = get_paths(), args.method, args.epochs
-    run_dir = args.run_dir or str(paths.runs / f"bench-cuhk03-{m}-{args.height}x{args.width}-{e}ep-lr{args.lr:g}")
+    suffix = f"-seed{args.seed}" if args.seed else ""
+    run_dir = args.run_dir or str(paths.runs / f"bench-cuhk03-{m}-{args.height}x{args.width}-{e}ep-lr{args.lr:g}{suffix}")
     base = dict(dataset="folder", data_root=str(root), backbone="efficientnet_lite0", pretrained="imagenet",
                 norm="half", height=args.height, width=args.width, epochs=e, warmup_epochs=1, lr=args.lr,
                 lr_steps=(int(e * 3 / 4), int(e * 11 / 12)), eval_period=0, num_workers=1 if args.device == "cpu" else 8, device=args.device,
-                run_dir=run_dir)
+                run_dir=run_dir, seed=args.seed)
     cfg = make_config(m, **{**base, **method_overrides(m, args.lr)})
     before = evaluate_run(cfg=cfg)["metrics"]
     print(f"without ReID training: mAP {before['mAP']:.1f} rank-1 {before['rank1']:.1f}")
@@ -123,15 +177,20 @@ def main() -> int:
         from reid_nb.data.synthpeds import config_for_name, generate_synthpeds
         for t in targets: generate_synthpeds(paths.data / t, config_for_name(t))
         out["targets"] = {t: evaluate_run(run_dir, target=t, data_root=str(paths.data))["metrics"] for t in targets}
-    write_json(paths.figures / f"bench_cuhk03_{m}.json", out)
-    rows = [(f"{NAMES[m]} before ReID training", before), (f"{NAMES[m]}, {e} epochs", after), *other_rows(m, paths.figures)]
+    path = paths.figures / f"bench_cuhk03_{m}.json"
+    out = merge_seed(path, out, args.seed)
+    write_json(path, out)
+    rows = [(f"{NAMES[m]} before ReID training (seed {args.seed})", before, {}),
+            (f"{NAMES[m]}, {runs_label(out)}", out["trained"], out["trained_std"]), *other_rows(m, paths.figures)]
     md = ["| EfficientNet-Lite0 (ImageNet) on cuhk03_pair1 | mAP | rank-1 | rank-5 |", "|---|---|---|---|"]
-    md += [f"| {name} | {r['mAP']:.1f} | {r['rank1']:.1f} | {r['rank5']:.1f} |" for name, r in rows]
+    md += [f"| {name} | {cell(r, s, 'mAP')} | {cell(r, s, 'rank1')} | {cell(r, s, 'rank5')} |" for name, r, s in rows]
     md.append(f"\nTraining: {e} epochs at a median {med / 60:.1f} min per epoch on {'the CPU' if args.device == 'cpu' else args.device} "
-              f"({last[-1]['images'] / med:.0f} images/s), input {args.height}x{args.width}, batch 16x4.")
-    if targets:
+              f"({last[-1]['images'] / med:.0f} images/s, seed {args.seed}), input {args.height}x{args.width}, batch 16x4; "
+              "several seeds: mean ± sample std.")
+    if "targets" in out:
         md += ["", f"| {NAMES[m]}, trained on cuhk03_pair1, tested on | mAP | rank-1 |", "|---|---|---|"]
-        md += [f"| {t} (tiny world, synthetic) | {r['mAP']:.1f} | {r['rank1']:.1f} |" for t, r in out["targets"].items()]
+        md += [f"| {t} (tiny world, synthetic) | {cell(r, out['targets_std'][t], 'mAP')} | {cell(r, out['targets_std'][t], 'rank1')} |"
+               for t, r in out["targets"].items()]
     (paths.figures / f"bench_cuhk03_{m}.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
     return 0
