@@ -23,6 +23,7 @@ Results: figures/bench_gpu_<backbone>_<preset>.json and .md.
 from __future__ import annotations
 
 import argparse
+import importlib
 import statistics
 import subprocess
 import sys
@@ -36,6 +37,7 @@ from reid_nb.methods.promptsg import relative_flops, relative_throughput
 from reid_nb.data.synthpeds import SynthPedsConfig, generate_synthpeds
 
 METHODS = {"clip_baseline": {}, "clipreid": {"stage1_epochs": 1}, "promptsg": {}}
+COST_BENCHES = {"lvlm_reid": "bench_lvlm", "mllmreid": "bench_mllmreid", "vicp": "bench_vicp"}
 VARIANTS = {"no interaction": dict(use_interaction=False), "+1 cross": dict(num_self=0),
             "+1 cross +1 self": dict(num_self=1), "+1 cross +2 self": dict(num_self=2)}
 
@@ -109,28 +111,9 @@ def main() -> int:
     if device.type == "cuda" and "muva" in args.tables:
         from bench_muva import write_table
         print(write_table(args.preset, 10, args.precision))
-    if device.type == "cuda" and "lvlm_reid" in args.tables:
-        from bench_lvlm import ROWS, measure
-        from bench_lvlm import write_table as lvlm_table
-        lvlm = []
-        for row in ROWS:
-            lvlm.append(measure(row, 64, 5, device, args.precision))
-            torch.cuda.empty_cache()
-        print(lvlm_table(lvlm, out["device"], "gpu"))
-    if device.type == "cuda" and "mllmreid" in args.tables:
-        from bench_lvlm import measure
-        from bench_mllmreid import ROWS as MLLM_ROWS
-        from bench_mllmreid import table as mllm_table
-        mllm = []
-        for row in [r for r in MLLM_ROWS if r != "tiny"]:  # the tiny row needs the tiny world's weights: a CPU row
-            mllm.append(measure(row, 64, 5, device, args.precision, "mllmreid", MLLM_ROWS))
-            torch.cuda.empty_cache()
-        print(mllm_table(mllm, out["device"], "gpu"))
-    if device.type == "cuda" and "vicp" in args.tables:
-        from bench_vicp import measure as vicp_measure
-        from bench_vicp import write_table as vicp_table
-        print(vicp_table([vicp_measure("paper", 256, 5, device, args.precision)], out["device"], "gpu"))  # tiny: a CPU row
-        torch.cuda.empty_cache()
+    for table in ("lvlm_reid", "mllmreid", "vicp"):  # each cost benchmark's GPU rows, batch and repeats
+        if device.type == "cuda" and table in args.tables:
+            print(importlib.import_module(COST_BENCHES[table]).BENCH.run(device, precision=args.precision))
     if device.type == "cuda" and "rerank" in args.tables:
         out["rerank on cuda"] = rerank_on_cuda()
         print(out["rerank on cuda"])

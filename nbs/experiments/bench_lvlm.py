@@ -12,7 +12,7 @@ warm-up, with the peak GPU memory of each (on a GPU). Rows:
 
     python nbs/experiments/bench_lvlm.py                                   # CPU: tiny and real_small, batch 8
     python nbs/experiments/bench_lvlm.py --rows "paper, gradient checkpointing" --batch 4   # CPU: Qwen2-VL-2B, 21 GB
-    python nbs/experiments/bench_lvlm.py --rows tiny real_small paper --batch 64   # one GPU, bf16
+    python nbs/experiments/bench_lvlm.py                                   # one GPU: every row, batch 64, bf16
 Results: figures/bench_lvlm_<cpu|gpu>.json and .md (rows measured earlier on the same kind of device are kept).
 """
 from __future__ import annotations
@@ -20,6 +20,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
@@ -114,33 +116,48 @@ def write_table(rows: list[dict], device_name: str, tag: str, stem: str = "bench
     return text
 
 
-def cli(doc: str, rows: dict, measure_row, table, default_rows=lambda gpu: ["tiny", "real_small"],
-        gpu_batch: int = 64, repeats: int = 5) -> int:
-    """The command line of a method's cost benchmark: `measure_row(name, batch, repeats, device, precision)` for each
-    chosen row of `rows` (default `default_rows(gpu)`), written with `table(measured, device_name, tag)`."""
-    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
-    ap.add_argument("--rows", nargs="+", default=None, choices=list(rows), help="default: " + ", ".join(default_rows(False))
-                    + " on a CPU, " + ", ".join(default_rows(True)) + " on a GPU")
-    ap.add_argument("--batch", type=int, default=None, help=f"default: {gpu_batch} on a GPU (the paper's), 8 on a CPU")
-    ap.add_argument("--repeats", type=int, default=repeats)
-    ap.add_argument("--precision", default=None, help="default: bf16 on a GPU, fp32 on a CPU")
-    args = ap.parse_args()
-    gpu = torch.cuda.is_available()
-    device = torch.device("cuda" if gpu else "cpu")
-    batch, precision = args.batch or (gpu_batch if gpu else 8), args.precision or ("bf16" if gpu else "fp32")
-    measured = []
-    for name in args.rows or default_rows(gpu):
-        measured.append(measure_row(name, batch, args.repeats, device, precision))
-        print(measured[-1], flush=True)
-        if gpu: torch.cuda.empty_cache()
-    name = torch.cuda.get_device_name() if gpu else f"cpu ({torch.get_num_threads()} threads)"
-    print(table(measured, name, "gpu" if gpu else "cpu"))
-    return 0
+@dataclass
+class CostBench:
+    """A method's cost benchmark: `measure_row(name, batch, repeats, device, precision)` for each chosen row of `rows`
+    (default `default_rows(gpu)`), written with `table(measured, device_name, tag)`. Its command line is `cli()`;
+    bench_gpu.py runs `run()` with the GPU defaults."""
+    doc: str
+    rows: dict
+    measure_row: Callable[..., dict]
+    table: Callable[[list[dict], str, str], str]
+    default_rows: Callable[[bool], list[str]] = lambda gpu: ["tiny", "real_small"]
+    gpu_batch: int = 64
+    repeats: int = 5
+
+    def run(self, device: torch.device, names: list[str] | None = None, batch: int | None = None,
+            repeats: int | None = None, precision: str | None = None) -> str:
+        "Measure the rows (defaults: this device's rows, batch and precision) and write the table; its Markdown."
+        gpu = device.type == "cuda"
+        batch, precision = batch or (self.gpu_batch if gpu else 8), precision or ("bf16" if gpu else "fp32")
+        measured = []
+        for name in names or self.default_rows(gpu):
+            measured.append(self.measure_row(name, batch, repeats or self.repeats, device, precision))
+            print(measured[-1], flush=True)
+            if gpu: torch.cuda.empty_cache()
+        device_name = torch.cuda.get_device_name() if gpu else f"cpu ({torch.get_num_threads()} threads)"
+        return self.table(measured, device_name, "gpu" if gpu else "cpu")
+
+    def cli(self) -> int:
+        "The command line: --rows, --batch, --repeats, --precision."
+        ap = argparse.ArgumentParser(description=self.doc.splitlines()[0])
+        ap.add_argument("--rows", nargs="+", default=None, choices=list(self.rows), help="default: "
+                        + ", ".join(self.default_rows(False)) + " on a CPU, " + ", ".join(self.default_rows(True)) + " on a GPU")
+        ap.add_argument("--batch", type=int, default=None, help=f"default: {self.gpu_batch} on a GPU (the paper's), 8 on a CPU")
+        ap.add_argument("--repeats", type=int, default=self.repeats)
+        ap.add_argument("--precision", default=None, help="default: bf16 on a GPU, fp32 on a CPU")
+        args = ap.parse_args()
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        print(self.run(device, args.rows, args.batch, args.repeats, args.precision))
+        return 0
 
 
-def main() -> int:
-    return cli(__doc__, ROWS, measure, write_table)
+BENCH = CostBench(__doc__, ROWS, measure, write_table, default_rows=lambda gpu: list(ROWS) if gpu else ["tiny", "real_small"])
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(BENCH.cli())

@@ -15,14 +15,14 @@ with the peak GPU memory of each (on a GPU). Rows:
   image tokens), LoRA rank 128, with and without gradient checkpointing (GPU only: its fp32 weights alone exceed 24 GB).
 
     python nbs/experiments/bench_mllmreid.py                                   # CPU: tiny and real_small, batch 8
-    python nbs/experiments/bench_mllmreid.py --rows real_small paper "paper, gradient checkpointing" --batch 64   # one GPU, bf16
+    python nbs/experiments/bench_mllmreid.py                                   # one GPU: real_small and paper rows, batch 64, bf16
 Results: figures/bench_mllmreid_<cpu|gpu>.json and .md (rows measured earlier on the same kind of device are kept).
 """
 from __future__ import annotations
 
 import sys
 
-from bench_lvlm import cli, measure, write_table
+from bench_lvlm import CostBench, measure, write_table
 
 ROWS = {  # name -> config overrides (random weights unless the row names its own)
     # the tiny profile's runs: mini-LLaVA's own weights, whose vocabulary (the corpus's tokens) sets the caption loss's cost
@@ -41,9 +41,10 @@ def table(rows: list[dict], device_name: str, tag: str) -> str:
     return write_table(rows, device_name, tag, "bench_mllmreid", "MLLMReID's cost", TRAINING, weights)
 
 
-def main() -> int:
-    return cli(__doc__, ROWS, lambda *a: measure(*a, "mllmreid", ROWS), table)
+# on a GPU every row but tiny, which needs the tiny world's weights (pretrained on a CPU)
+BENCH = CostBench(__doc__, ROWS, lambda *a: measure(*a, "mllmreid", ROWS), table,
+                  default_rows=lambda gpu: [r for r in ROWS if r != "tiny"] if gpu else ["tiny", "real_small"])
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(BENCH.cli())
