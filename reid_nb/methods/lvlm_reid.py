@@ -18,8 +18,8 @@ from ..models.llm import freeze, gradient_checkpointing
 from ..models.vlm import VLM, build_vlm
 
 # %% auto #0
-__all__ = ['PSTG_INSTRUCTION', 'SGI_MODES', 'CSS_MODES', 'vlm_parts', 'InteractionBlock', 'SemanticGuidedInteraction',
-           'LVLMReIDConfig', 'LVLMReID']
+__all__ = ['PSTG_INSTRUCTION', 'SGI_MODES', 'CSS_MODES', 'LVLM_FAMILIES', 'vlm_parts', 'InteractionBlock',
+           'SemanticGuidedInteraction', 'LVLMReIDConfig', 'LVLMReID']
 
 # %% ../../nbs/53_methods_lvlm_reid.ipynb #b9eb3789
 PSTG_INSTRUCTION = ("Summarize the person image into one word, focusing on age, gender, clothing, and biometric "
@@ -32,12 +32,7 @@ def vlm_parts(vlm: VLM) -> tuple[nn.Module, nn.Module]:
     p = vlm.parts
     return p.visual, p.llm if p.head is None else nn.ModuleList([p.llm, p.head])
 
-def _hook_points(vlm: VLM) -> tuple[nn.Module, nn.Module, int]:
-    "Where the patch embeddings leave (with their width) and where the visual tokens that enter the LLM leave."
-    m = vlm.model
-    if vlm.family == "qwen2_vl": return m.model.visual.patch_embed, vlm.parts.connector, m.model.visual.config.embed_dim
-    if vlm.family == "real_small": return m.encoder, vlm.parts.connector, m.encoder.out_dim
-    raise ConfigError(f"LVLM-ReID runs on qwen2_vl or real_small, not {vlm.family!r}")
+LVLM_FAMILIES = ("qwen2_vl", "real_small")  # the paper's Qwen2-VL, and the real-image variant
 
 # %% ../../nbs/53_methods_lvlm_reid.ipynb #1caf7acf
 class InteractionBlock(nn.Module):
@@ -123,11 +118,14 @@ class LVLMReID(ReIDModel):
         if cfg.css not in CSS_MODES: raise ConfigError(f"css {cfg.css!r} unknown; use one of {', '.join(CSS_MODES)}")
         if cfg.baseline and cfg.css == "token": raise ConfigError("the baseline has no v_reid to add cameras to: css='patch' or 'none'")
         self.cfg = cfg
+        if cfg.backbone not in LVLM_FAMILIES:
+            raise ConfigError(f"LVLM-ReID runs on {' or '.join(LVLM_FAMILIES)}, not backbone={cfg.backbone!r}")
         self.vlm = build_vlm(cfg.backbone, cfg.preset, cfg.pretrained)
         self.visual, llm = vlm_parts(self.vlm)
         freeze(llm)  # frozen, but gradients pass through it to the visual tokens
         if cfg.gradient_checkpointing: gradient_checkpointing(self.vlm.model)
-        self._patch_out, self._token_out, patch_dim = _hook_points(self.vlm)
+        p = self.vlm.parts  # where the patch embeddings leave (CSS-x^p adds cameras there) and the LLM's visual tokens leave
+        self._patch_out, self._token_out, patch_dim = p.patches, p.connector, p.patch_dim
         dim = self.vlm.model.config.get_text_config().hidden_size
         self.cams = None
         if cfg.css != "none":

@@ -114,6 +114,8 @@ class VLMParts(NamedTuple):
     connector: nn.Module  # the module whose output the LLM receives as image tokens
     llm: nn.Module  # the language model (without its output layer where that is a separate module)
     head: nn.Module | None  # the output layer, None when `llm` holds it
+    patches: nn.Module  # the module whose output is the image's first patch embeddings (before any transformer block)
+    patch_dim: int  # their width
 
 class VLM(nn.Module):
     """A VLM (Qwen2-VL, LLaVA or an `EncoderLLM`) with what the methods need around it: its vocabulary, the image layout its
@@ -130,13 +132,18 @@ class VLM(nn.Module):
 
     @property
     def parts(self) -> VLMParts:
-        "The model's visual model, connector, language model and output layer (`VLMParts`)."
+        "The model's visual model, connector, language model, output layer and patch embedding (`VLMParts`)."
         m = self.model
-        if self.family == "qwen2_vl": return VLMParts(m.model.visual, m.model.visual.merger, m.model.language_model, m.lm_head)
-        if self.family == "llava":
-            return VLMParts(nn.ModuleList([m.model.vision_tower, m.model.multi_modal_projector]), m.model.multi_modal_projector,
-                            m.model.language_model, m.lm_head)
-        return VLMParts(nn.ModuleList([m.encoder, m.connector]), m.connector, m.llm, None)
+        if self.family == "qwen2_vl":
+            v = m.model.visual
+            return VLMParts(v, v.merger, m.model.language_model, m.lm_head, v.patch_embed, v.config.embed_dim)
+        if self.family == "llava":  # CLIP's embeddings (patches and class token with their positions; older transformers
+            # keep them under vision_model)
+            t = m.model.vision_tower
+            return VLMParts(nn.ModuleList([t, m.model.multi_modal_projector]), m.model.multi_modal_projector,
+                            m.model.language_model, m.lm_head, getattr(t, "vision_model", t).embeddings, t.config.hidden_size)
+        # an EncoderLLM: the encoder's patch tokens are its output (a dict, under "patches")
+        return VLMParts(nn.ModuleList([m.encoder, m.connector]), m.connector, m.llm, None, m.encoder, m.encoder.out_dim)
 
     @property
     def image_token_id(self) -> int:
