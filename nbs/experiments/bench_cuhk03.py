@@ -72,7 +72,7 @@ def method_overrides(method: str, lr: float) -> dict:
     return {**hybrid, **stage1, "part_boxes": "layout", "calibrate_parts": False, "freeze_patch_embedding": False}
 
 
-SEED_KEYS = ("trained", "targets", "train_s", "median_epoch_s", "run_dir", "git")  # what differs by seed
+SEED_KEYS = ("trained", "targets", "train_s", "median_epoch_s", "images_per_s", "run_dir", "git")  # what differs by seed
 SAME_RUN_IGNORES = ("seed", "run_dir", "resume", "device", "num_workers", "eval_batch_size")
 
 
@@ -134,6 +134,27 @@ def other_rows(method: str, figures) -> list[tuple[str, dict, dict]]:
     return rows
 
 
+def write_markdown(m: str, out: dict, figures) -> str:
+    "figures/bench_cuhk03_<m>.md from the benchmark file `out`: its rows beside the other methods', its targets."
+    seed, device = out.get("seed", out["config"].get("seed", 0)), out.get("device", "cpu")
+    rows = [(f"{NAMES[m]} before ReID training (seed {seed})", out["untrained"], {}),
+            (f"{NAMES[m]}, {runs_label(out)}", out["trained"], out.get("trained_std", {})), *other_rows(m, figures)]
+    md = ["| EfficientNet-Lite0 (ImageNet) on cuhk03_pair1 | mAP | rank-1 | rank-5 |", "|---|---|---|---|"]
+    md += [f"| {name} | {cell(r, s, 'mAP')} | {cell(r, s, 'rank1')} | {cell(r, s, 'rank5')} |" for name, r, s in rows]
+    speed = f" ({out['images_per_s']:.0f} images/s)" if "images_per_s" in out else ""
+    md.append(f"\nTraining: {out['epochs']} epochs at a median {out['median_epoch_s'] / 60:.1f} min per epoch on "
+              f"{'the CPU' if device == 'cpu' else device}{speed} (seed {seed}), input {out['input']}, batch 16x4; "
+              "several seeds: mean ± sample std.")
+    if "targets" in out:
+        std = out.get("targets_std", {})
+        md += ["", f"| {NAMES[m]}, trained on cuhk03_pair1, tested on | mAP | rank-1 |", "|---|---|---|"]
+        md += [f"| {t} (tiny world, synthetic) | {cell(r, std.get(t, {}), 'mAP')} | {cell(r, std.get(t, {}), 'rank1')} |"
+               for t, r in out["targets"].items()]
+    text = "\n".join(md) + "\n"
+    (figures / f"bench_cuhk03_{m}.md").write_text(text)
+    return text
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--method", choices=sorted(NAMES), default="bot")
@@ -146,12 +167,16 @@ def main() -> int:
     ap.add_argument("--run-dir", default=None, help="default: runs/bench-cuhk03-<method>-<h>x<w>-<epochs>ep-lr<lr>[-seed<s>]")
     ap.add_argument("--targets", default="synthpeds_cuhk,synthpeds_market",
                     help="tiny-world domains to evaluate the hybrid runs on after training ('' for none)")
+    ap.add_argument("--table-only", action="store_true", help="rewrite the Markdown from the benchmark file; no training")
     args = ap.parse_args()
+    paths, m, e = get_paths(), args.method, args.epochs
+    if args.table_only:
+        print(write_markdown(m, json.loads((paths.figures / f"bench_cuhk03_{m}.json").read_text()), paths.figures))
+        return 0
     root = shared_data_dir("cuhk03_pair1")
     if root is None:
         print("../shared/data/cuhk03_pair1 is not present; nothing to benchmark", file=sys.stderr)
         return 1
-    paths, m, e = get_paths(), args.method, args.epochs
     suffix = f"-seed{args.seed}" if args.seed else ""
     run_dir = args.run_dir or str(paths.runs / f"bench-cuhk03-{m}-{args.height}x{args.width}-{e}ep-lr{args.lr:g}{suffix}")
     base = dict(dataset="folder", data_root=str(root), backbone="efficientnet_lite0", pretrained="imagenet",
@@ -167,7 +192,8 @@ def main() -> int:
     med = statistics.median(h["train_s"] for h in last)  # robust to a paused or disturbed epoch
     out = {"dataset": "cuhk03_pair1 (743 train ids / 100 test ids, 2 cameras)", "method": NAMES[m],
            "backbone": cfg.backbone if cfg.backbone in (HYBRID, "real_small") else "efficientnet_lite0 (ImageNet)", "input": f"{args.height}x{args.width}", "epochs": e,
-           "untrained": before, "trained": after, "train_s": t["train_s"], "median_epoch_s": med, "run_dir": run_dir,
+           "untrained": before, "trained": after, "train_s": t["train_s"], "median_epoch_s": med,
+           "images_per_s": last[-1]["images"] / med, "device": args.device, "seed": args.seed, "run_dir": run_dir,
            "parameters": res["parameters"],
            "machine": torch.cuda.get_device_name() if args.device == "cuda" else
                       f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads",
@@ -180,19 +206,7 @@ def main() -> int:
     path = paths.figures / f"bench_cuhk03_{m}.json"
     out = merge_seed(path, out, args.seed)
     write_json(path, out)
-    rows = [(f"{NAMES[m]} before ReID training (seed {args.seed})", before, {}),
-            (f"{NAMES[m]}, {runs_label(out)}", out["trained"], out["trained_std"]), *other_rows(m, paths.figures)]
-    md = ["| EfficientNet-Lite0 (ImageNet) on cuhk03_pair1 | mAP | rank-1 | rank-5 |", "|---|---|---|---|"]
-    md += [f"| {name} | {cell(r, s, 'mAP')} | {cell(r, s, 'rank1')} | {cell(r, s, 'rank5')} |" for name, r, s in rows]
-    md.append(f"\nTraining: {e} epochs at a median {med / 60:.1f} min per epoch on {'the CPU' if args.device == 'cpu' else args.device} "
-              f"({last[-1]['images'] / med:.0f} images/s, seed {args.seed}), input {args.height}x{args.width}, batch 16x4; "
-              "several seeds: mean ± sample std.")
-    if "targets" in out:
-        md += ["", f"| {NAMES[m]}, trained on cuhk03_pair1, tested on | mAP | rank-1 |", "|---|---|---|"]
-        md += [f"| {t} (tiny world, synthetic) | {cell(r, out['targets_std'][t], 'mAP')} | {cell(r, out['targets_std'][t], 'rank1')} |"
-               for t, r in out["targets"].items()]
-    (paths.figures / f"bench_cuhk03_{m}.md").write_text("\n".join(md) + "\n")
-    print("\n".join(md))
+    print(write_markdown(m, out, paths.figures))
     return 0
 
 
