@@ -16,14 +16,17 @@ evaluation and sparse k-reciprocal re-ranking on CUDA tensors (`bench_metrics.py
 the re-ranked distances on the GPU equal the CPU's). Weights are random where no machine here can download them
 (`pretrained=''`): speed and memory do not depend on them.
 
-    python nbs/experiments/bench_gpu.py                      # about 5 minutes on one H100
-    python nbs/experiments/bench_gpu.py --backbone RN50
-Results: figures/bench_gpu_<backbone>_<preset>.json and .md.
+    python nbs/experiments/bench_gpu.py                      # every table
+    python nbs/experiments/bench_gpu.py --tables train promptsg --backbone RN50
+    bash nbs/experiments/gpu_session.sh run                  # through the device tool: one table a step, see there
+Results: figures/bench_gpu_<backbone>_<preset>.json and .md (the train and promptsg tables; a call keeps what an
+earlier one on the same device measured), and each cost benchmark's own files.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import statistics
 import subprocess
 import sys
@@ -62,6 +65,34 @@ def rerank_on_cuda(nq: int = 600, ng: int = 3000) -> dict:
             "rows_ranked_alike": float((cpu.argsort(1) == gpu.argsort(1)).all(1).float().mean())}
 
 
+TABLES = ["train", "promptsg", "muva", "lvlm_reid", "mllmreid", "vicp", "rerank"]
+
+
+def train_methods(args, common: dict, out: dict) -> None:
+    "Train each of `args.methods` for a few epochs; their steady speed and memory into `out['training']`."
+    for method in args.methods:
+        res = train(make_config(method, **common, **METHODS[method],
+                                run_dir=str(get_paths().runs / f"bench-gpu-{method}-{args.backbone}-{args.preset}")))
+        stages = dict.fromkeys(h["stage"] for h in res["history"])
+        rec = {s: steady(res["history"], s) for s in stages}
+        rec["learnable_parameters"] = res["parameters"]
+        out["training"][method] = rec
+
+
+def promptsg_inference(common: dict, precision: str, device: torch.device) -> dict:
+    "PromptSG's Table 5: each interaction-module variant's throughput and FLOPs relative to the bare visual encoder."
+    images = torch.randn(128, 3, common["height"], common["width"], device=device)
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    res = {}
+    for name, switch in VARIANTS.items():
+        model = build_model(make_config("promptsg", **common, **switch), num_classes=500, num_cams=4).to(device)
+        with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=precision != "fp32"):
+            measured = relative_throughput(model, images, repeats=20)
+        res[name] = {k: round(v, 3) for k, v in {**measured, **relative_flops(model, images[:2])}.items()}
+        del model
+    return res
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--backbone", default="ViT-B-16")
@@ -70,44 +101,34 @@ def main() -> int:
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--precision", default="bf16")
     ap.add_argument("--workers", type=int, default=12, help="decoding processes per loader")
-    ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
-    tables = ["muva", "lvlm_reid", "mllmreid", "vicp", "rerank"]
-    ap.add_argument("--tables", nargs="*", default=tables, choices=tables,
-                    help="methods' cost tables (MUVA's Table 13 at --preset: bench_muva.py; LVLM-ReID's rows: "
-                         "bench_lvlm.py; MLLMReID's: bench_mllmreid.py; VICP's: bench_vicp.py; evaluation and sparse "
-                         "re-ranking on CUDA tensors: bench_metrics.py --device cuda; none: --tables)")
+    ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS), help="the train table's methods")
+    ap.add_argument("--tables", nargs="*", default=TABLES, choices=TABLES,
+                    help="train: the methods' training speed and memory; promptsg: PromptSG's Table 5 inference; "
+                         "MUVA's Table 13 at --preset: bench_muva.py; LVLM-ReID's rows: bench_lvlm.py; MLLMReID's: "
+                         "bench_mllmreid.py; VICP's: bench_vicp.py; rerank: evaluation and sparse re-ranking on CUDA "
+                         "tensors (bench_metrics.py --device cuda). The cost tables need a GPU")
     args = ap.parse_args()
     paths = get_paths()
     tiny = args.preset == "tiny"
     h, w = (64, 32) if tiny else (256, 128)
-    data = generate_synthpeds(paths.data / f"synthpeds-{args.ids}ids-{h}x{w}",
-                              SynthPedsConfig(num_ids=args.ids, height=h, width=w))
-    common = dict(dataset="synthpeds", data_root=str(data), preset=args.preset, backbone=args.backbone, pretrained="",
-                  height=h, width=w, epochs=args.epochs, warmup_epochs=1, eval_period=0, num_workers=args.workers,
-                  precision=args.precision, resume=False)
-    rows, out = [], {"device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
-                     "backbone": args.backbone, "preset": args.preset, "input": f"{h}x{w}", "precision": args.precision,
-                     "batch": "16x4", "torch": torch.__version__, "training": {}, "inference": {}}
-    for method in args.methods:
-        extra = METHODS[method]
-        res = train(make_config(method, **common, **extra,
-                                run_dir=str(paths.runs / f"bench-gpu-{method}-{args.backbone}-{args.preset}")))
-        stages = dict.fromkeys(h["stage"] for h in res["history"])
-        rec = {s: steady(res["history"], s) for s in stages}
-        rec["learnable_parameters"] = res["parameters"]
-        out["training"][method] = rec
-        rows += [f"| {method} | {s} | {r['steps']} | {r['images_per_s']:.0f} | {r['epoch_s']:.1f} | {r['peak_mem_gib']:.1f} |"
-                 for s, r in rec.items() if s != "learnable_parameters"]
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    images = torch.randn(128, 3, h, w, device=device)
-    dtype = torch.bfloat16 if args.precision == "bf16" else torch.float16
-    for name, switch in VARIANTS.items():
-        cfg = make_config("promptsg", **common, **switch)
-        model = build_model(cfg, num_classes=500, num_cams=4).to(device)
-        with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=args.precision != "fp32"):
-            measured = relative_throughput(model, images, repeats=20)
-        out["inference"][name] = {k: round(v, 3) for k, v in {**measured, **relative_flops(model, images[:2])}.items()}
-        del model
+    name = f"bench_gpu_{args.backbone}_{args.preset}"
+    out = {"device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
+           "backbone": args.backbone, "preset": args.preset, "input": f"{h}x{w}", "precision": args.precision,
+           "batch": "16x4", "torch": torch.__version__, "training": {}, "inference": {}}
+    old = paths.figures / f"{name}.json"
+    if old.is_file():  # keep what earlier calls on the same device measured and this one does not
+        prev = json.loads(old.read_text())
+        if (prev.get("device"), prev.get("precision")) == (out["device"], out["precision"]):
+            out["training"], out["inference"] = prev.get("training", {}), prev.get("inference", {})
+    common = dict(dataset="synthpeds", preset=args.preset, backbone=args.backbone, pretrained="", height=h, width=w,
+                  epochs=args.epochs, warmup_epochs=1, eval_period=0, num_workers=args.workers,
+                  precision=args.precision, resume=False)
+    if "train" in args.tables:
+        data = generate_synthpeds(paths.data / f"synthpeds-{args.ids}ids-{h}x{w}",
+                                  SynthPedsConfig(num_ids=args.ids, height=h, width=w))
+        train_methods(args, {**common, "data_root": str(data)}, out)
+    if "promptsg" in args.tables: out["inference"] = promptsg_inference(common, args.precision, device)
     if device.type == "cuda" and "muva" in args.tables:
         from bench_muva import write_table
         print(write_table(args.preset, 10, args.precision))
@@ -115,20 +136,25 @@ def main() -> int:
         if device.type == "cuda" and table in args.tables:
             print(importlib.import_module(COST_BENCHES[table]).BENCH.run(device, precision=args.precision))
     if device.type == "cuda" and "rerank" in args.tables:
-        out["rerank on cuda"] = rerank_on_cuda()
-        print(out["rerank on cuda"])
+        check = rerank_on_cuda()
+        print("sparse re-ranking, CUDA against CPU:", check)
+        write_json(paths.figures / "bench_rerank_cuda_check.json", {"device": out["device"], **check})
         subprocess.run([sys.executable, str(Path(__file__).with_name("bench_metrics.py")), "--device", "cuda",
                         "--out", str(paths.figures / "bench_metrics_gpu")], check=True)
-    name = f"bench_gpu_{args.backbone}_{args.preset}"
-    write_json(paths.figures / f"{name}.json", out)
-    md = [f"Training at {h}x{w}, batch 16x4, {args.precision}, {args.backbone} ({args.preset}), on {out['device']}:", "",
-          "| method | stage | steps | images/s | s per epoch | peak GPU memory (GiB) |", "|---|---|---|---|---|---|", *rows, "",
-          "PromptSG inference throughput relative to the bare visual encoder (batch 128, same process):", "",
-          "| interaction module | bare encoder img/s | simplified prompt | composed prompt | by FLOPs (simplified / composed) |",
-          "|---|---|---|---|---|"]
-    md += [f"| {n} | {r['bare encoder img/s']:.0f} | {r['simplified x']:.2f}x | {r['composed x']:.2f}x "
-           f"| {r['simplified flops x']:.3f}x / {r['composed flops x']:.3f}x |"
-           for n, r in out["inference"].items()]
+    if not ({"train", "promptsg"} & set(args.tables)): return 0
+    write_json(old, out)
+    md = [f"On {out['device']}, {args.backbone} ({args.preset}), {args.precision}:"]
+    if out["training"]:
+        md += ["", f"Training at {h}x{w}, batch 16x4:", "",
+               "| method | stage | steps | images/s | s per epoch | peak GPU memory (GiB) |", "|---|---|---|---|---|---|"]
+        md += [f"| {m} | {s} | {r['steps']} | {r['images_per_s']:.0f} | {r['epoch_s']:.1f} | {r['peak_mem_gib']:.1f} |"
+               for m, rec in out["training"].items() for s, r in rec.items() if s != "learnable_parameters"]
+    if out["inference"]:
+        md += ["", "PromptSG inference throughput relative to the bare visual encoder (batch 128, same process):", "",
+               "| interaction module | bare encoder img/s | simplified prompt | composed prompt | by FLOPs (simplified / composed) |",
+               "|---|---|---|---|---|"]
+        md += [f"| {n} | {r['bare encoder img/s']:.0f} | {r['simplified x']:.2f}x | {r['composed x']:.2f}x "
+               f"| {r['simplified flops x']:.3f}x / {r['composed flops x']:.3f}x |" for n, r in out["inference"].items()]
     (paths.figures / f"{name}.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
     return 0
