@@ -141,9 +141,9 @@ def write_markdown(m: str, out: dict, figures) -> str:
             (f"{NAMES[m]}, {runs_label(out)}", out["trained"], out.get("trained_std", {})), *other_rows(m, figures)]
     md = ["| EfficientNet-Lite0 (ImageNet) on cuhk03_pair1 | mAP | rank-1 | rank-5 |", "|---|---|---|---|"]
     md += [f"| {name} | {cell(r, s, 'mAP')} | {cell(r, s, 'rank1')} | {cell(r, s, 'rank5')} |" for name, r, s in rows]
-    speed = f" ({out['images_per_s']:.0f} images/s)" if "images_per_s" in out else ""
+    speed = f"{out['images_per_s']:.0f} images/s, " if "images_per_s" in out else ""
     md.append(f"\nTraining: {out['epochs']} epochs at a median {out['median_epoch_s'] / 60:.1f} min per epoch on "
-              f"{'the CPU' if device == 'cpu' else device}{speed} (seed {seed}), input {out['input']}, batch 16x4; "
+              f"{'the CPU' if device == 'cpu' else device} ({speed}seed {seed}), input {out['input']}, batch 16x4; "
               "several seeds: mean ± sample std.")
     if "targets" in out:
         std = out.get("targets_std", {})
