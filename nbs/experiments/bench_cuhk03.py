@@ -31,9 +31,10 @@ the cost per image on a CPU).
     python nbs/experiments/bench_cuhk03.py --method muva
     python nbs/experiments/bench_cuhk03.py --method clip_baseline
     python nbs/experiments/bench_cuhk03.py --method muva --epochs 8 --seed 1   # adds a seed: mean ± std
+    python nbs/experiments/bench_cuhk03.py --method muva --epochs 8 --variant no_language --set language=False
     python nbs/experiments/bench_cuhk03.py --method bot --epochs 4 --height 256 --width 128
     python nbs/experiments/bench_cuhk03.py --method lvlm_reid --height 320 --width 160 --device cuda
-Results: figures/bench_cuhk03_<method>.json and .md (numbers only, no images), with the other methods' results of
+Results: figures/bench_cuhk03_<method>[_<variant>].json and .md (numbers only, no images), with the other methods' results of
 this benchmark beside them.
 """
 from __future__ import annotations
@@ -41,6 +42,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import re
 import statistics
 import sys
 
@@ -123,22 +125,22 @@ def runs_label(bench: dict) -> str:
     return f"{bench['epochs']} epochs, {n} seed{'s' if n > 1 else ''}"
 
 
-def other_rows(method: str, figures) -> list[tuple[str, dict, dict]]:
-    "The trained rows of this benchmark's other methods, for comparison (mean and std over their seeds)."
+def other_rows(stem: str, figures) -> list[tuple[str, dict, dict]]:
+    "The trained rows of this benchmark's other methods and variants, for comparison (mean and std over their seeds)."
     rows = []
-    for m in NAMES:
-        f = figures / f"bench_cuhk03_{m}.json"
-        if m != method and f.is_file():
+    for f in sorted(figures.glob("bench_cuhk03_*.json")):
+        if f.stem != f"bench_cuhk03_{stem}":
             b = json.loads(f.read_text())
-            rows.append((f"{NAMES[m]}, {runs_label(b)} (bench_cuhk03_{m}.json)", b["trained"], b.get("trained_std", {})))
+            rows.append((f"{b['method']}, {runs_label(b)} ({f.name})", b["trained"], b.get("trained_std", {})))
     return rows
 
 
-def write_markdown(m: str, out: dict, figures) -> str:
-    "figures/bench_cuhk03_<m>.md from the benchmark file `out`: its rows beside the other methods', its targets."
+def write_markdown(stem: str, out: dict, figures) -> str:
+    "figures/bench_cuhk03_<stem>.md from the benchmark file `out`: its rows beside the other methods', its targets."
     seed, device = out.get("seed", out["config"].get("seed", 0)), out.get("device", "cpu")
-    rows = [(f"{NAMES[m]} before ReID training (seed {seed})", out["untrained"], {}),
-            (f"{NAMES[m]}, {runs_label(out)}", out["trained"], out.get("trained_std", {})), *other_rows(m, figures)]
+    name = out["method"]
+    rows = [(f"{name} before ReID training (seed {seed})", out["untrained"], {}),
+            (f"{name}, {runs_label(out)}", out["trained"], out.get("trained_std", {})), *other_rows(stem, figures)]
     md = ["| EfficientNet-Lite0 (ImageNet) on cuhk03_pair1 | mAP | rank-1 | rank-5 |", "|---|---|---|---|"]
     md += [f"| {name} | {cell(r, s, 'mAP')} | {cell(r, s, 'rank1')} | {cell(r, s, 'rank5')} |" for name, r, s in rows]
     speed = f"{out['images_per_s']:.0f} images/s, " if "images_per_s" in out else ""
@@ -147,11 +149,11 @@ def write_markdown(m: str, out: dict, figures) -> str:
               "several seeds: mean ± sample std.")
     if "targets" in out:
         std = out.get("targets_std", {})
-        md += ["", f"| {NAMES[m]}, trained on cuhk03_pair1, tested on | mAP | rank-1 |", "|---|---|---|"]
+        md += ["", f"| {name}, trained on cuhk03_pair1, tested on | mAP | rank-1 |", "|---|---|---|"]
         md += [f"| {t} (tiny world, synthetic) | {cell(r, std.get(t, {}), 'mAP')} | {cell(r, std.get(t, {}), 'rank1')} |"
                for t, r in out["targets"].items()]
     text = "\n".join(md) + "\n"
-    (figures / f"bench_cuhk03_{m}.md").write_text(text)
+    (figures / f"bench_cuhk03_{stem}.md").write_text(text)
     return text
 
 
@@ -167,30 +169,38 @@ def main() -> int:
     ap.add_argument("--run-dir", default=None, help="default: runs/bench-cuhk03-<method>-<h>x<w>-<epochs>ep-lr<lr>[-seed<s>]")
     ap.add_argument("--targets", default="synthpeds_cuhk,synthpeds_market",
                     help="tiny-world domains to evaluate the hybrid runs on after training ('' for none)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a config override of the method's recipe (an ablation); needs --variant")
+    ap.add_argument("--variant", default="", help="the ablation's name (letters, digits, '_', '-'): its own files and runs")
     ap.add_argument("--table-only", action="store_true", help="rewrite the Markdown from the benchmark file; no training")
     args = ap.parse_args()
     paths, m, e = get_paths(), args.method, args.epochs
+    if args.set and not args.variant: ap.error("--set changes the recipe: name the variant with --variant")
+    if not re.fullmatch(r"[A-Za-z0-9_-]*", args.variant): ap.error(f"--variant {args.variant!r}: letters, digits, '_', '-'")
+    stem = f"{m}_{args.variant}" if args.variant else m
     if args.table_only:
-        print(write_markdown(m, json.loads((paths.figures / f"bench_cuhk03_{m}.json").read_text()), paths.figures))
+        print(write_markdown(stem, json.loads((paths.figures / f"bench_cuhk03_{stem}.json").read_text()), paths.figures))
         return 0
+    sets = dict(kv.split("=", 1) for kv in args.set)
     root = shared_data_dir("cuhk03_pair1")
     if root is None:
         print("../shared/data/cuhk03_pair1 is not present; nothing to benchmark", file=sys.stderr)
         return 1
     suffix = f"-seed{args.seed}" if args.seed else ""
-    run_dir = args.run_dir or str(paths.runs / f"bench-cuhk03-{m}-{args.height}x{args.width}-{e}ep-lr{args.lr:g}{suffix}")
+    run_dir = args.run_dir or str(paths.runs / f"bench-cuhk03-{stem}-{args.height}x{args.width}-{e}ep-lr{args.lr:g}{suffix}")
     base = dict(dataset="folder", data_root=str(root), backbone="efficientnet_lite0", pretrained="imagenet",
                 norm="half", height=args.height, width=args.width, epochs=e, warmup_epochs=1, lr=args.lr,
                 lr_steps=(int(e * 3 / 4), int(e * 11 / 12)), eval_period=0, num_workers=1 if args.device == "cpu" else 8, device=args.device,
                 run_dir=run_dir, seed=args.seed)
-    cfg = make_config(m, **{**base, **method_overrides(m, args.lr)})
+    cfg = make_config(m, **{**base, **method_overrides(m, args.lr), **sets})
     before = evaluate_run(cfg=cfg)["metrics"]
     print(f"without ReID training: mAP {before['mAP']:.1f} rank-1 {before['rank1']:.1f}")
     res = train(cfg)
     after, t = res["metrics"], res["timings"]
     last = [h for h in res["history"] if h["stage"] == res["history"][-1]["stage"]]  # the image stage (not prompts)
     med = statistics.median(h["train_s"] for h in last)  # robust to a paused or disturbed epoch
-    out = {"dataset": "cuhk03_pair1 (743 train ids / 100 test ids, 2 cameras)", "method": NAMES[m],
+    name = NAMES[m] + (f", {args.variant} ({', '.join(args.set)})" if args.variant else "")
+    out = {"dataset": "cuhk03_pair1 (743 train ids / 100 test ids, 2 cameras)", "method": name,
            "backbone": cfg.backbone if cfg.backbone in (HYBRID, "real_small") else "efficientnet_lite0 (ImageNet)", "input": f"{args.height}x{args.width}", "epochs": e,
            "untrained": before, "trained": after, "train_s": t["train_s"], "median_epoch_s": med,
            "images_per_s": last[-1]["images"] / med, "device": args.device, "seed": args.seed, "run_dir": run_dir,
@@ -203,10 +213,10 @@ def main() -> int:
         from reid_nb.data.synthpeds import config_for_name, generate_synthpeds
         for t in targets: generate_synthpeds(paths.data / t, config_for_name(t))
         out["targets"] = {t: evaluate_run(run_dir, target=t, data_root=str(paths.data))["metrics"] for t in targets}
-    path = paths.figures / f"bench_cuhk03_{m}.json"
+    path = paths.figures / f"bench_cuhk03_{stem}.json"
     out = merge_seed(path, out, args.seed)
     write_json(path, out)
-    print(write_markdown(m, out, paths.figures))
+    print(write_markdown(stem, out, paths.figures))
     return 0
 
 
