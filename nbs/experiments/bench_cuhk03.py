@@ -84,7 +84,6 @@ def seed_runs(bench: dict) -> dict[str, dict]:
     return {str(bench["config"].get("seed", 0)): {k: bench[k] for k in SEED_KEYS if k in bench}}
 
 
-
 def same_recipe(a: dict, b: dict) -> bool:
     "Two runs' configs agree on every setting but the seed and where or how they ran (keys both know)."
     return all(a[k] == b[k] for k in a.keys() & b.keys() if k not in SAME_RUN_IGNORES)
@@ -142,7 +141,7 @@ def write_markdown(stem: str, out: dict, figures) -> str:
     rows = [(f"{name} before ReID training (seed {seed})", out["untrained"], {}),
             (f"{name}, {runs_label(out)}", out["trained"], out.get("trained_std", {})), *other_rows(stem, figures)]
     md = ["| EfficientNet-Lite0 (ImageNet) on cuhk03_pair1 | mAP | rank-1 | rank-5 |", "|---|---|---|---|"]
-    md += [f"| {name} | {cell(r, s, 'mAP')} | {cell(r, s, 'rank1')} | {cell(r, s, 'rank5')} |" for name, r, s in rows]
+    md += [f"| {label} | {cell(r, s, 'mAP')} | {cell(r, s, 'rank1')} | {cell(r, s, 'rank5')} |" for label, r, s in rows]
     speed = f"{out['images_per_s']:.0f} images/s, " if "images_per_s" in out else ""
     md.append(f"\nTraining: {out['epochs']} epochs at a median {out['median_epoch_s'] / 60:.1f} min per epoch on "
               f"{'the CPU' if device == 'cpu' else device} ({speed}seed {seed}), input {out['input']}, batch 16x4; "

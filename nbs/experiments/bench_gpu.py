@@ -116,9 +116,9 @@ def main() -> int:
     out = {"device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
            "backbone": args.backbone, "preset": args.preset, "input": f"{h}x{w}", "precision": args.precision,
            "batch": "16x4", "torch": torch.__version__, "training": {}, "inference": {}}
-    old = paths.figures / f"{name}.json"
-    if old.is_file():  # keep what earlier calls on the same device measured and this one does not
-        prev = json.loads(old.read_text())
+    path = paths.figures / f"{name}.json"
+    if path.is_file():  # keep what earlier calls on the same device measured and this one does not
+        prev = json.loads(path.read_text())
         if (prev.get("device"), prev.get("precision")) == (out["device"], out["precision"]):
             out["training"], out["inference"] = prev.get("training", {}), prev.get("inference", {})
     common = dict(dataset="synthpeds", preset=args.preset, backbone=args.backbone, pretrained="", height=h, width=w,
@@ -142,7 +142,7 @@ def main() -> int:
         subprocess.run([sys.executable, str(Path(__file__).with_name("bench_metrics.py")), "--device", "cuda",
                         "--out", str(paths.figures / "bench_metrics_gpu")], check=True)
     if not ({"train", "promptsg"} & set(args.tables)): return 0
-    write_json(old, out)
+    write_json(path, out)
     md = [f"On {out['device']}, {args.backbone} ({args.preset}), {args.precision}:"]
     if out["training"]:
         md += ["", f"Training at {h}x{w}, batch 16x4:", "",
